@@ -1,0 +1,42 @@
+// The subcommand registry: each cmd_<name>.cpp adds itself through one register function.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace spicetap::cli {
+
+// Exit codes, documented in `spicetap --help`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitData = 1;         // bad or partly undecodable input; job (partly) failed
+inline constexpr int kExitUsage = 2;        // bad command line
+inline constexpr int kExitEnvironment = 3;  // file, permission, device, library trouble
+
+const char* exit_code_help();
+
+class CommandList {
+public:
+    void add(CLI::App* sub, std::function<int()> run) { entries_.push_back({sub, std::move(run)}); }
+    int run_selected() const;
+
+private:
+    struct Entry {
+        CLI::App* sub;
+        std::function<int()> run;
+    };
+    std::vector<Entry> entries_;
+};
+
+void register_all(CLI::App& app, CommandList& commands);
+
+// One per subcommand file.
+void register_import(CLI::App& app, CommandList& commands);
+void register_info(CLI::App& app, CommandList& commands);
+void register_dump(CLI::App& app, CommandList& commands);
+
+}  // namespace spicetap::cli
