@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 namespace spicetap::cli {
 
@@ -12,6 +13,13 @@ const char* exit_code_help() {
            "  3  environment error (cannot open or write a file, missing device or library)";
 }
 
+int report_error(const DecodeError& error) {
+    fmt::print(stderr, "spicetap: {}\n", error.what);
+    return error.code == Errc::Io ? kExitEnvironment : kExitData;
+}
+
+const char* tool_version() { return SPICETAP_VERSION; }
+
 int CommandList::run_selected() const {
     for (const Entry& e : entries_) {
         if (e.sub->parsed()) {
@@ -22,8 +30,9 @@ int CommandList::run_selected() const {
 }
 
 void register_all(CLI::App& app, CommandList& commands) {
-    (void)app;
-    (void)commands;
+    register_import(app, commands);
+    register_info(app, commands);
+    register_dump(app, commands);
 }
 
 }  // namespace spicetap::cli

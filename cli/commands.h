@@ -40,3 +40,15 @@ void register_info(CLI::App& app, CommandList& commands);
 void register_dump(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
+
+#include "decode/wire/result.h"
+
+namespace spicetap::cli {
+
+// Prints "spicetap: <message>" to stderr and returns the exit code for the error's kind.
+int report_error(const DecodeError& error);
+
+// The version string written into logs.
+const char* tool_version();
+
+}  // namespace spicetap::cli

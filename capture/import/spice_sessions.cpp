@@ -1,0 +1,521 @@
+#include "capture/import/spice_sessions.h"
+
+#include <fmt/core.h>
+#include <spice/enums.h>
+
+#include <algorithm>
+#include <ctime>
+#include <deque>
+#include <system_error>
+#include <unistd.h>
+#include <variant>
+
+#include "decode/wire/framer.h"
+
+namespace spicetap::capture {
+
+using wire::Direction;
+
+namespace {
+
+// Enough bytes of each side to recognise a link header and tell client from server.
+constexpr size_t kProbeBytes = wire::kLinkHeaderSize;
+
+// ISO 8601 ("2026-11-24T01:11:57Z") or compact for file names ("20261124-011157").
+std::string utc_stamp(int64_t ts_us, bool compact) {
+    const std::time_t t = static_cast<std::time_t>(ts_us / 1000000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    if (compact) {
+        std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    } else {
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    return buf;
+}
+
+const char* end_reason_name(CloseReason r) {
+    switch (r) {
+        case CloseReason::Fin: return "fin";
+        case CloseReason::Rst: return "rst";
+        case CloseReason::EndOfCapture: return "end_of_capture";
+        case CloseReason::Idle: return "idle";
+    }
+    return "unknown";
+}
+
+struct PendingData {
+    Direction dir;
+    int64_t ts_us;
+    uint64_t offset;
+    std::vector<uint8_t> bytes;
+};
+
+using PendingEvent = std::variant<PendingData, log::GapRecord, log::MessageRecord, log::NoteRecord>;
+
+}  // namespace
+
+struct SpiceSessionBuilder::Session {
+    std::unique_ptr<log::SessionLogWriter> writer;
+    std::filesystem::path temp_path;
+    log::SessionInfo info;
+    size_t connections = 0;
+    uint64_t messages = 0;
+    uint64_t framing_errors = 0;
+    uint64_t gap_bytes = 0;
+    std::string server_addr;
+};
+
+struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
+    enum class Kind { Undecided, Spice, Other };
+
+    SpiceSessionBuilder* owner = nullptr;
+    ConnectionId id = 0;
+    Endpoint initiator, responder;
+    Kind kind = Kind::Undecided;
+    Side client_side = Side::Initiator;
+    std::vector<uint8_t> probe[2];  // first bytes of each side, by Side
+    std::vector<PendingData> undecided;  // data held until the kind is known
+
+    std::unique_ptr<wire::ConnectionFramer> framer;
+    Session* session = nullptr;
+    std::vector<PendingEvent> pending;  // held until the session is known
+    log::ConnectionInfo info;
+    bool closed = false;
+
+    // Capture times of the chunks not yet fully framed, per direction, to time messages.
+    struct ChunkTime {
+        uint64_t begin, end;
+        int64_t ts_us;
+    };
+    std::deque<ChunkTime> times[2];
+    int64_t now_us = 0;
+
+    Direction dir_of(Side s) const {
+        return s == client_side ? Direction::ClientToServer : Direction::ServerToClient;
+    }
+
+    int64_t time_of(Direction d, uint64_t first, uint64_t last) {
+        auto& q = times[static_cast<size_t>(d)];
+        while (!q.empty() && q.front().end <= first) {
+            q.pop_front();
+        }
+        for (const ChunkTime& c : q) {
+            if (last >= c.begin && last < c.end) {
+                return c.ts_us;
+            }
+        }
+        return now_us;
+    }
+
+    void emit(PendingEvent ev);
+
+    void on_link_mess(const wire::LinkMess& m, uint64_t) override {
+        info.channel_type = m.channel_type;
+        info.channel_id = m.channel_id;
+        info.connection_id = m.connection_id;
+        info.client_common_caps = m.common_caps;
+        info.client_channel_caps = m.channel_caps;
+        if (m.connection_id != 0 || m.channel_type != SPICE_CHANNEL_MAIN) {
+            owner->assign_session(*this, m.connection_id);
+        }
+    }
+
+    void on_link_reply(const wire::LinkReply& r, uint64_t) override {
+        info.server_common_caps = r.common_caps;
+        info.server_channel_caps = r.channel_caps;
+        info.link_error = r.error;
+        info.mini_header = framer->mini_header();
+    }
+
+    void on_link_result(uint32_t error, uint64_t) override {
+        info.link_error = error;
+        info.mini_header = framer->mini_header();
+    }
+
+    void on_message(const wire::FramedMessage& m) override {
+        log::MessageRecord rec;
+        rec.connection = 0;  // filled when written
+        rec.dir = m.dir;
+        rec.offset = m.offset;
+        rec.serial = m.serial;
+        rec.type = m.type;
+        rec.size = m.size;
+        rec.header_size = m.header_size;
+        rec.ts_us = time_of(m.dir, m.offset, m.offset + m.header_size + m.size - 1);
+        ++owner->stats_.messages;
+        if (!session && m.dir == Direction::ServerToClient &&
+            info.channel_type == SPICE_CHANNEL_MAIN && m.type == SPICE_MSG_MAIN_INIT &&
+            m.body.size() >= 4) {
+            const uint32_t sid = static_cast<uint32_t>(m.body[0]) |
+                                 static_cast<uint32_t>(m.body[1]) << 8 |
+                                 static_cast<uint32_t>(m.body[2]) << 16 |
+                                 static_cast<uint32_t>(m.body[3]) << 24;
+            emit(rec);
+            owner->assign_session(*this, sid);
+            return;
+        }
+        emit(rec);
+    }
+
+    void on_error(Direction d, const DecodeError& e) override {
+        ++owner->stats_.framing_errors;
+        log::NoteRecord n;
+        n.ts_us = now_us;
+        n.kind = "framing_error";
+        n.text = fmt::format("{} {}", wire::direction_name(d), e.message());
+        emit(n);
+    }
+
+    void on_resync(Direction d, uint64_t from, uint64_t to) override {
+        log::NoteRecord n;
+        n.ts_us = now_us;
+        n.kind = "resync";
+        n.text = fmt::format("{} skipped stream bytes {}..{} ({} bytes) to find the next message",
+                             wire::direction_name(d), from, to, to - from);
+        emit(n);
+    }
+};
+
+void SpiceSessionBuilder::Connection::emit(PendingEvent ev) {
+    if (!session) {
+        pending.push_back(std::move(ev));
+        return;
+    }
+    if (owner->fatal_) {
+        return;
+    }
+    log::SessionLogWriter& w = *session->writer;
+    Result<void> r;
+    if (auto* d = std::get_if<PendingData>(&ev)) {
+        r = w.append_data(info.id, d->dir, d->ts_us, d->offset, d->bytes);
+    } else if (auto* g = std::get_if<log::GapRecord>(&ev)) {
+        g->connection = info.id;
+        session->gap_bytes += g->length;
+        r = w.append_gap(*g);
+    } else if (auto* m = std::get_if<log::MessageRecord>(&ev)) {
+        m->connection = info.id;
+        ++session->messages;
+        r = w.append_message(*m);
+    } else if (auto* n = std::get_if<log::NoteRecord>(&ev)) {
+        n->connection = info.id;
+        if (n->kind == "framing_error") {
+            ++session->framing_errors;
+        }
+        r = w.append_note(*n);
+    }
+    if (!r) {
+        owner->fail(r.error());
+    }
+}
+
+SpiceSessionBuilder::SpiceSessionBuilder(SessionSinkOptions options) : opt_(std::move(options)) {}
+
+SpiceSessionBuilder::~SpiceSessionBuilder() = default;
+
+void SpiceSessionBuilder::fail(DecodeError e) {
+    if (!fatal_) {
+        fatal_ = std::move(e);
+    }
+}
+
+void SpiceSessionBuilder::on_open(ConnectionId id, const Endpoint& initiator,
+                                  const Endpoint& responder, int64_t ts_us, bool) {
+    auto c = std::make_unique<Connection>();
+    c->owner = this;
+    c->id = id;
+    c->initiator = initiator;
+    c->responder = responder;
+    c->info.start_us = ts_us;
+    c->info.end_us = ts_us;
+    connections_[id] = std::move(c);
+}
+
+void SpiceSessionBuilder::decide_kind(Connection& c) {
+    const auto& a = c.probe[0];
+    const auto& b = c.probe[1];
+    auto link_size = [](const std::vector<uint8_t>& p) -> int64_t {
+        if (p.size() < kProbeBytes || !wire::starts_with_link_magic(p)) {
+            return -1;
+        }
+        return static_cast<int64_t>(p[12]) | static_cast<int64_t>(p[13]) << 8 |
+               static_cast<int64_t>(p[14]) << 16 | static_cast<int64_t>(p[15]) << 24;
+    };
+    auto not_spice = [](const std::vector<uint8_t>& p) {
+        return p.size() >= 4 && !wire::starts_with_link_magic(p);
+    };
+    // A side that opened with something other than the link magic settles it.
+    if (not_spice(a) || not_spice(b)) {
+        c.kind = Connection::Kind::Other;
+    } else {
+        const int64_t sa = link_size(a);
+        const int64_t sb = link_size(b);
+        // The client's SpiceLinkMess is shorter than the server's 178-byte SpiceLinkReply.
+        if (sa >= 0 && sa < static_cast<int64_t>(wire::kLinkReplyFixedSize)) {
+            c.kind = Connection::Kind::Spice;
+            c.client_side = Side::Initiator;
+        } else if (sb >= 0 && sb < static_cast<int64_t>(wire::kLinkReplyFixedSize)) {
+            c.kind = Connection::Kind::Spice;
+            c.client_side = Side::Responder;
+        } else if (sa >= 0) {
+            c.kind = Connection::Kind::Spice;
+            c.client_side = Side::Responder;  // the initiator spoke first with a reply
+        } else if (sb >= 0) {
+            c.kind = Connection::Kind::Spice;
+            c.client_side = Side::Initiator;
+        } else {
+            return;  // not enough bytes yet
+        }
+    }
+    if (c.kind == Connection::Kind::Other) {
+        ++stats_.other_connections;
+        for (const auto& d : c.undecided) {
+            stats_.other_bytes += d.bytes.size();
+        }
+        c.undecided.clear();
+        return;
+    }
+    ++stats_.spice_connections;
+    const Endpoint& client = c.client_side == Side::Initiator ? c.initiator : c.responder;
+    const Endpoint& server = c.client_side == Side::Initiator ? c.responder : c.initiator;
+    c.info.client_addr = client.address;
+    c.info.client_port = client.port;
+    c.info.server_addr = server.address;
+    c.info.server_port = server.port;
+    c.framer = std::make_unique<wire::ConnectionFramer>(c);
+    // Replay what was held back, with the direction now known.
+    std::vector<PendingData> held = std::move(c.undecided);
+    c.undecided.clear();
+    for (auto& d : held) {
+        const Side side = d.dir == Direction::ClientToServer ? Side::Initiator : Side::Responder;
+        on_data(c.id, side, d.ts_us, d.offset, d.bytes);
+    }
+}
+
+void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
+                                  uint64_t stream_offset, ByteView data) {
+    auto it = connections_.find(id);
+    if (it == connections_.end() || fatal_) {
+        return;
+    }
+    Connection& c = *it->second;
+    c.info.end_us = std::max(c.info.end_us, ts_us);
+    c.now_us = ts_us;
+    if (c.kind == Connection::Kind::Other) {
+        stats_.other_bytes += data.size();
+        return;
+    }
+    if (c.kind == Connection::Kind::Undecided) {
+        auto& probe = c.probe[static_cast<size_t>(side)];
+        if (stream_offset == probe.size()) {
+            const size_t take = std::min(kProbeBytes - probe.size(), data.size());
+            probe.insert(probe.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(take));
+        } else if (probe.size() < 4) {
+            probe.assign(4, 0);  // a side starting with a gap cannot show the magic
+        }
+        // Side is stored in `dir` as Initiator=c2s until the real direction is known.
+        c.undecided.push_back(PendingData{side == Side::Initiator ? Direction::ClientToServer
+                                                                  : Direction::ServerToClient,
+                                          ts_us, stream_offset,
+                                          std::vector<uint8_t>(data.begin(), data.end())});
+        decide_kind(c);
+        return;
+    }
+    const Direction dir = c.dir_of(side);
+    if (dir == Direction::ClientToServer) {
+        c.info.bytes_c2s += data.size();
+    } else {
+        c.info.bytes_s2c += data.size();
+    }
+    c.times[static_cast<size_t>(dir)].push_back(
+        {stream_offset, stream_offset + data.size(), ts_us});
+    c.emit(PendingData{dir, ts_us, stream_offset, std::vector<uint8_t>(data.begin(), data.end())});
+    c.framer->feed(dir, stream_offset, data);
+}
+
+void SpiceSessionBuilder::on_gap(ConnectionId id, Side side, int64_t ts_us,
+                                 uint64_t stream_offset, uint64_t length) {
+    auto it = connections_.find(id);
+    if (it == connections_.end() || fatal_) {
+        return;
+    }
+    Connection& c = *it->second;
+    c.now_us = ts_us;
+    if (c.kind == Connection::Kind::Undecided) {
+        auto& probe = c.probe[static_cast<size_t>(side)];
+        if (probe.size() < 4) {
+            probe.assign(4, 0);
+        }
+        decide_kind(c);
+        if (c.kind == Connection::Kind::Undecided) {
+            return;  // the other side may still show the magic; the gap is re-seen below
+        }
+    }
+    if (c.kind != Connection::Kind::Spice) {
+        return;
+    }
+    const Direction dir = c.dir_of(side);
+    c.emit(log::GapRecord{0, dir, ts_us, stream_offset, length});
+    c.framer->gap(dir, stream_offset, length);
+}
+
+void SpiceSessionBuilder::on_close(ConnectionId id, int64_t ts_us, CloseReason reason) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) {
+        return;
+    }
+    Connection& c = *it->second;
+    if (c.kind == Connection::Kind::Undecided && !c.undecided.empty()) {
+        // Too few bytes to tell; the connection is not counted as SPICE.
+        c.kind = Connection::Kind::Other;
+        ++stats_.other_connections;
+        for (const auto& d : c.undecided) {
+            stats_.other_bytes += d.bytes.size();
+        }
+    }
+    if (c.kind == Connection::Kind::Spice && !fatal_) {
+        c.now_us = std::max(c.now_us, ts_us);
+        c.framer->finish();
+        c.info.end_us = std::max(c.info.end_us, ts_us);
+        c.info.end_reason = end_reason_name(reason);
+        if (!c.session) {
+            assign_session(c, 0);  // a main channel that never got MAIN_INIT
+        }
+        if (c.session && !fatal_) {
+            auto r = c.session->writer->update_connection(c.info);
+            if (!r) {
+                fail(r.error());
+            }
+            Session& s = *c.session;
+            s.info.end_us = std::max(s.info.end_us, c.info.end_us);
+        }
+    }
+    connections_.erase(it);
+}
+
+SpiceSessionBuilder::Session& SpiceSessionBuilder::session_for(const std::string& server_addr,
+                                                               uint32_t session_id) {
+    // Session id 0 means "unknown": such connections each get a log of their own.
+    if (session_id != 0) {
+        for (auto& s : sessions_) {
+            if (s->info.session_id == session_id && s->server_addr == server_addr &&
+                s->writer) {
+                return *s;
+            }
+        }
+    }
+    auto s = std::make_unique<Session>();
+    s->server_addr = server_addr;
+    s->info.session_id = session_id;
+    s->info.tool_version = opt_.tool_version;
+    s->info.source_kind = opt_.source_kind;
+    s->info.source = opt_.source;
+    s->temp_path = opt_.directory / fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(),
+                                                ++temp_counter_);
+    std::error_code ec;
+    std::filesystem::remove(s->temp_path, ec);
+    sessions_.push_back(std::move(s));
+    return *sessions_.back();
+}
+
+void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
+    if (c.session || fatal_) {
+        return;
+    }
+    Session& s = session_for(c.info.server_addr, session_id);
+    if (!s.writer) {
+        s.info.created = utc_stamp(std::time(nullptr) * int64_t{1000000}, false);
+        s.info.start_us = c.info.start_us;
+        s.info.end_us = c.info.end_us;
+        s.info.server = Endpoint{c.info.server_addr, c.info.server_port}.to_string();
+        s.info.client = Endpoint{c.info.client_addr, c.info.client_port}.to_string();
+        auto w = log::SessionLogWriter::create(s.temp_path, s.info);
+        if (!w) {
+            fail(w.error());
+            return;
+        }
+        s.writer = std::move(*w);
+    }
+    s.info.start_us = std::min(s.info.start_us, c.info.start_us);
+    auto id = s.writer->add_connection(c.info);
+    if (!id) {
+        fail(id.error());
+        return;
+    }
+    c.info.id = *id;
+    ++s.connections;
+    c.session = &s;
+    std::vector<PendingEvent> held = std::move(c.pending);
+    c.pending.clear();
+    for (auto& ev : held) {
+        c.emit(std::move(ev));
+    }
+}
+
+Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
+    // Connections the reassembler never closed (it should have): close them now.
+    while (!connections_.empty()) {
+        const auto& first = *connections_.begin();
+        on_close(first.first, first.second->info.end_us, CloseReason::EndOfCapture);
+    }
+    std::vector<FinishedSession> out;
+    std::vector<Session*> order;
+    for (auto& s : sessions_) {
+        if (s->writer) {
+            order.push_back(s.get());
+        }
+    }
+    std::sort(order.begin(), order.end(),
+              [](const Session* a, const Session* b) { return a->info.start_us < b->info.start_us; });
+    for (Session* s : order) {
+        if (!fatal_) {
+            auto r = s->writer->update_session(s->info);
+            if (r) {
+                r = s->writer->close();
+            }
+            if (!r) {
+                fail(r.error());
+            }
+        }
+        s->writer.reset();
+        if (fatal_) {
+            continue;
+        }
+        std::string base = fmt::format("{}-{:08x}", utc_stamp(s->info.start_us, true),
+                                       s->info.session_id);
+        std::filesystem::path target = opt_.directory / (base + ".spicelog");
+        for (int n = 2; std::filesystem::exists(target); ++n) {
+            target = opt_.directory / fmt::format("{}-{}.spicelog", base, n);
+        }
+        std::error_code ec;
+        std::filesystem::rename(s->temp_path, target, ec);
+        if (ec) {
+            fail(make_error(Errc::Io, 0,
+                            fmt::format("cannot rename {} to {}: {}", s->temp_path.string(),
+                                        target.string(), ec.message())));
+            continue;
+        }
+        FinishedSession f;
+        f.path = target;
+        f.session_id = s->info.session_id;
+        f.server = s->info.server;
+        f.start_us = s->info.start_us;
+        f.end_us = s->info.end_us;
+        f.connections = s->connections;
+        f.messages = s->messages;
+        f.framing_errors = s->framing_errors;
+        f.gap_bytes = s->gap_bytes;
+        out.push_back(std::move(f));
+    }
+    if (fatal_) {
+        for (auto& s : sessions_) {
+            std::error_code ec;
+            std::filesystem::remove(s->temp_path, ec);
+        }
+        return *fatal_;
+    }
+    return out;
+}
+
+}  // namespace spicetap::capture
