@@ -1,0 +1,162 @@
+// Import of real SPICE captures, checked against tshark on the same files: the raw bytes in the
+// session log must equal tshark's reassembled TCP payload, and message counts must agree with
+// tshark's SPICE dissector wherever the dissector sees the messages.
+#include <catch2/catch.hpp>
+#include <fmt/core.h>
+
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "capture/import/import_capture.h"
+#include "capture/log/session_log.h"
+#include "tests/support/captures.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+using namespace spicetap;
+using spicetap::test::shell_quote;
+
+namespace {
+
+std::vector<uint8_t> from_hex(const std::string& hex) {
+    std::vector<uint8_t> out;
+    out.reserve(hex.size() / 2);
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+}
+
+// tshark -z follow,tcp,raw: lines for node 0 (the first endpoint named) start in column 0,
+// node 1's lines start with a tab.
+std::pair<std::vector<uint8_t>, std::vector<uint8_t>> tshark_follow(
+    const std::filesystem::path& pcap, const std::string& a, const std::string& b) {
+    const auto r = test::run_command(fmt::format("tshark -r {} -q -z follow,tcp,raw,{},{}",
+                                                 shell_quote(pcap.string()), a, b));
+    std::vector<uint8_t> a2b, b2a;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.find_first_not_of("0123456789abcdef\t") != std::string::npos) {
+            continue;
+        }
+        auto bytes = from_hex(line[0] == '\t' ? line.substr(1) : line);
+        auto& dst = line[0] == '\t' ? b2a : a2b;
+        dst.insert(dst.end(), bytes.begin(), bytes.end());
+    }
+    return {a2b, b2a};
+}
+
+std::vector<uint8_t> log_bytes(const log::SessionLogReader& r, int64_t conn, log::Direction d) {
+    std::vector<uint8_t> out;
+    auto ok = r.for_each_chunk(conn, d, [&](const log::DataChunk& c) {
+        out.insert(out.end(), c.data.begin(), c.data.end());
+        return true;
+    });
+    REQUIRE(ok.has_value());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("imported raw bytes equal tshark's reassembled TCP payload", "[import][real]") {
+    REQUIRE(test::have_program("tshark"));
+    const auto captures = test::all_real_captures();
+    REQUIRE_FALSE(captures.empty());
+    for (const auto& pcap : captures) {
+        INFO("capture " << pcap);
+        test::TempDir dir;
+        capture::ImportOptions opt;
+        opt.output = dir.path();
+        auto result = capture::import_capture(pcap, opt);
+        REQUIRE(result.has_value());
+        CHECK_FALSE(result->input_error.has_value());
+        REQUIRE_FALSE(result->sessions.empty());
+        for (const auto& s : result->sessions) {
+            auto reader = log::SessionLogReader::open(s.path);
+            REQUIRE(reader.has_value());
+            CHECK((*reader)->session().complete);
+            for (const auto& c : (*reader)->connections()) {
+                INFO("connection " << c.id << " " << c.client_port << "->" << c.server_port);
+                const std::string client = fmt::format("{}:{}", c.client_addr, c.client_port);
+                const std::string server = fmt::format("{}:{}", c.server_addr, c.server_port);
+                auto [c2s, s2c] = tshark_follow(pcap, client, server);
+                CHECK(c2s.size() == c.bytes_c2s);
+                CHECK(s2c.size() == c.bytes_s2c);
+                CHECK(log_bytes(**reader, c.id, log::Direction::ClientToServer) == c2s);
+                CHECK(log_bytes(**reader, c.id, log::Direction::ServerToClient) == s2c);
+            }
+            auto gaps = (*reader)->gaps();
+            REQUIRE(gaps.has_value());
+            CHECK(gaps->empty());
+        }
+    }
+}
+
+TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]") {
+    REQUIRE(test::have_program("tshark"));
+    for (const auto& pcap : test::all_real_captures()) {
+        INFO("capture " << pcap);
+        test::TempDir dir;
+        capture::ImportOptions opt;
+        opt.output = dir.path();
+        auto result = capture::import_capture(pcap, opt);
+        REQUIRE(result.has_value());
+        for (const auto& s : result->sessions) {
+            auto reader = log::SessionLogReader::open(s.path);
+            REQUIRE(reader.has_value());
+            // (client port, dir, type) -> count.
+            using Key = std::tuple<uint16_t, std::string, uint16_t>;
+            std::map<Key, int> ours, theirs;
+            std::map<int64_t, const log::ConnectionInfo*> conns;
+            uint16_t server_port = 0;
+            for (const auto& c : (*reader)->connections()) {
+                conns[c.id] = &c;
+                server_port = c.server_port;
+            }
+            REQUIRE((*reader)->for_each_message({}, [&](const log::MessageRecord& m) {
+                const auto* c = conns.at(m.connection);
+                ++ours[{c->client_port, wire::direction_name(m.dir), m.type}];
+                return true;
+            }).has_value());
+            const auto r = test::run_command(fmt::format(
+                "tshark -r {} -d tcp.port=={},spice -T fields -e tcp.srcport -e tcp.dstport "
+                "-e spice.message_type",
+                shell_quote(pcap.string()), server_port));
+            std::istringstream in(r.out);
+            std::string line;
+            while (std::getline(in, line)) {
+                std::istringstream fields(line);
+                std::string src, dst, types;
+                std::getline(fields, src, '\t');
+                std::getline(fields, dst, '\t');
+                std::getline(fields, types, '\t');
+                if (types.empty()) {
+                    continue;
+                }
+                const bool c2s = std::stoi(dst) == server_port;
+                const uint16_t client_port = static_cast<uint16_t>(std::stoi(c2s ? src : dst));
+                std::istringstream list(types);
+                std::string t;
+                while (std::getline(list, t, ',')) {
+                    ++theirs[{client_port, c2s ? "c2s" : "s2c",
+                              static_cast<uint16_t>(std::stoi(t))}];
+                }
+            }
+            for (const auto& [key, n] : theirs) {
+                INFO("client port " << std::get<0>(key) << " " << std::get<1>(key) << " type "
+                                    << std::get<2>(key));
+                CHECK(ours[key] == n);
+            }
+            for (const auto& [key, n] : ours) {
+                if (theirs.count(key) == 0) {
+                    WARN("tshark did not see client port " << std::get<0>(key) << " "
+                                                           << std::get<1>(key) << " type "
+                                                           << std::get<2>(key) << " (" << n
+                                                           << "x)");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+#include "tests/support/captures.h"
+
+#include <algorithm>
+#include <system_error>
+
+#include "tests/support/paths.h"
+
+namespace spicetap::test {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> committed_captures() {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(source_dir() / "tests" / "data", ec)) {
+        if (e.path().extension() == ".pcap" || e.path().extension() == ".pcapng") {
+            out.push_back(e.path());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<fs::path> recorded_captures() {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fixture_dir(), ec)) {
+        const fs::path p = e.path() / "capture.pcap";
+        if (fs::exists(p, ec)) {
+            out.push_back(p);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<fs::path> all_real_captures() {
+    auto out = committed_captures();
+    auto rec = recorded_captures();
+    out.insert(out.end(), rec.begin(), rec.end());
+    return out;
+}
+
+}  // namespace spicetap::test
