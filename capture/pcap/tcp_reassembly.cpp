@@ -200,6 +200,23 @@ Connection* TcpReassembler::Impl::open(const Key& key, int sender, const TcpSegm
     return c;
 }
 
+namespace {
+
+// Whether an opening SYN is part of this connection: a retransmission of its SYN, or its SYN
+// captured late (after the SYN-ACK, or right before the first byte we saw).
+bool syn_belongs(const Connection& c, int sender, uint32_t seq) {
+    if (sender != c.initiator_slot) {
+        return false;
+    }
+    const Stream& s = c.streams[0];
+    if (s.saw_syn) {
+        return s.isn == seq;
+    }
+    return !s.started || s.base_seq == seq + 1;
+}
+
+}  // namespace
+
 void TcpReassembler::Impl::handle(const TcpSegment& seg, int64_t ts) {
     const bool syn = (seg.flags & detail::kSyn) != 0;
     const bool ack = (seg.flags & detail::kAck) != 0;
@@ -211,15 +228,10 @@ void TcpReassembler::Impl::handle(const TcpSegment& seg, int64_t ts) {
     Key key;
     int sender = make_key(seg, key);
     auto it = connections.find(key);
-    if (it != connections.end() && opening_syn) {
-        // A SYN that is not a retransmission of this connection's own SYN: the 4-tuple was
-        // reused without a close we saw, so the old connection is over.
-        const Connection& old = *it->second;
-        const Stream& s = old.streams[sender == old.initiator_slot ? 0 : 1];
-        if (sender != old.initiator_slot || !s.saw_syn || s.isn != seg.seq) {
-            close(key, ts, CloseReason::Idle, false);
-            it = connections.end();
-        }
+    if (it != connections.end() && opening_syn && !syn_belongs(*it->second, sender, seg.seq)) {
+        // The 4-tuple was reused without a close we saw, so the old connection is over.
+        close(key, ts, CloseReason::Idle, false);
+        it = connections.end();
     }
     Connection* c = nullptr;
     if (it == connections.end()) {
@@ -288,7 +300,10 @@ void TcpReassembler::Impl::handle(const TcpSegment& seg, int64_t ts) {
         close(key, ts, CloseReason::Rst, true);
         return;
     }
-    if (c->streams[0].fin && c->streams[1].fin) {
+    // Both FINs: closed once nothing is missing before them (the last ACK usually settles
+    // that), so a data segment captured after the other side's FIN is not lost.
+    if (c->streams[0].fin && c->streams[1].fin && c->streams[0].next >= c->streams[0].fin_offset &&
+        c->streams[1].next >= c->streams[1].fin_offset) {
         close(key, ts, CloseReason::Fin, true);
     }
 }

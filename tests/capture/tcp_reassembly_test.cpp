@@ -439,6 +439,34 @@ TEST_CASE("reassembly: a SYN-ACK seen first still names the client as initiator"
     CHECK(conn.data[kResp] == "resp");
 }
 
+TEST_CASE("reassembly: a SYN captured after its SYN-ACK is the same connection", "[tcp][midway]") {
+    Harness h;
+    TcpFlow f;
+    h.feed(f, false, kServerIsn, kClientIsn + 1, kSyn | kAck);
+    h.feed(f, true, kClientIsn, 0, kSyn);
+    h.feed(f, true, kClientIsn + 1, kServerIsn + 1, kAck, "one");
+    h.finish();
+    REQUIRE(h.rec.connections.size() == 1);
+    CHECK(h.rec.at(1).data[kInit] == "one");
+}
+
+TEST_CASE("reassembly: data captured after both FINs is not lost", "[tcp][close]") {
+    Harness h;
+    TcpFlow f;
+    handshake(h, f);
+    uint32_t c = kClientIsn + 1;
+    uint32_t s = kServerIsn + 1;
+    h.feed(f, true, c + 4, s, kAck | kFin, "tail");   // the last segment overtook the one before
+    h.feed(f, false, s, c, kAck | kFin);              // simultaneous close
+    CHECK_FALSE(h.rec.at(1).closed);                  // [0, 4) is still expected
+    h.feed(f, true, c, s, kAck, "head");
+    const auto& conn = h.rec.at(1);
+    CHECK(conn.data[kInit] == "headtail");
+    CHECK(conn.closed);
+    CHECK(conn.reason == CloseReason::Fin);
+    CHECK(h.stats().gap_bytes == 0);
+}
+
 TEST_CASE("reassembly: RST closes; late packets ignored; a new SYN opens anew", "[tcp][close]") {
     Harness h;
     TcpFlow f;
