@@ -67,6 +67,13 @@ struct ReassemblyStats {
     uint64_t retransmitted_bytes = 0;
     uint64_t gap_bytes = 0;
     uint64_t connections = 0;
+    // IP fragments other than the first (also in non_tcp_packets): IP reassembly is not
+    // supported. A first fragment is used as a TCP segment, so the bytes of the later
+    // fragments are reported as a gap.
+    uint64_t ip_fragments = 0;
+    // TCP packets that open nothing and belong to no open connection: stray ACK/FIN/RST for an
+    // unknown 4-tuple, late packets after a FIN or RST close.
+    uint64_t ignored_packets = 0;
 };
 
 class TcpReassembler {
@@ -87,6 +94,9 @@ public:
     void finish(int64_t ts_us);
 
     const ReassemblyStats& stats() const;
+
+    // Whether feed() understands packets of this DLT_* link type (others count as non-TCP).
+    static bool supports_linktype(int linktype);
 
 private:
     struct Impl;
