@@ -71,17 +71,24 @@ int run_import(const ImportArgs& a) {
                    r.spice.other_connections, r.spice.other_bytes, r.tcp.non_tcp_packets);
         for (const auto& s : r.sessions) {
             if (s.gap_bytes || s.framing_errors) {
-                fmt::print(stderr, "{}: {} bytes lost in capture gaps, {} framing error(s)\n",
-                           s.path.string(), s.gap_bytes, s.framing_errors);
+                fmt::print(stderr,
+                           "{}: {} bytes lost in capture gaps, {} framing error(s); details: "
+                           "spicetap info {}\n",
+                           s.path.string(), s.gap_bytes, s.framing_errors, s.path.string());
             }
         }
+    }
+    uint64_t framing_errors = 0;
+    for (const auto& s : r.sessions) {
+        framing_errors += s.framing_errors;
     }
     if (r.input_error) {
         fmt::print(stderr, "spicetap: {}: {} (the packets before it were imported)\n", a.input,
                    r.input_error->what);
         return kExitData;
     }
-    return kExitOk;
+    // Framing errors mean part of the session could not be decoded: say so in the exit code.
+    return framing_errors > 0 ? kExitData : kExitOk;
 }
 
 }  // namespace

@@ -189,6 +189,7 @@ void SpiceSessionBuilder::Connection::emit(PendingEvent ev) {
     log::SessionLogWriter& w = *session->writer;
     Result<void> r;
     if (auto* d = std::get_if<PendingData>(&ev)) {
+        session->info.end_us = std::max(session->info.end_us, d->ts_us);
         r = w.append_data(info.id, d->dir, d->ts_us, d->offset, d->bytes);
     } else if (auto* g = std::get_if<log::GapRecord>(&ev)) {
         g->connection = info.id;
@@ -242,31 +243,37 @@ void SpiceSessionBuilder::decide_kind(Connection& c) {
         return static_cast<int64_t>(p[12]) | static_cast<int64_t>(p[13]) << 8 |
                static_cast<int64_t>(p[14]) << 16 | static_cast<int64_t>(p[15]) << 24;
     };
-    auto not_spice = [](const std::vector<uint8_t>& p) {
-        return p.size() >= 4 && !wire::starts_with_link_magic(p);
+    auto has_magic = [](const std::vector<uint8_t>& p) {
+        return p.size() >= 4 && wire::starts_with_link_magic(p);
     };
-    // A side that opened with something other than the link magic settles it.
-    if (not_spice(a) || not_spice(b)) {
-        c.kind = Connection::Kind::Other;
-    } else {
-        const int64_t sa = link_size(a);
-        const int64_t sb = link_size(b);
-        // The client's SpiceLinkMess is shorter than the server's 178-byte SpiceLinkReply.
-        if (sa >= 0 && sa < static_cast<int64_t>(wire::kLinkReplyFixedSize)) {
-            c.kind = Connection::Kind::Spice;
-            c.client_side = Side::Initiator;
-        } else if (sb >= 0 && sb < static_cast<int64_t>(wire::kLinkReplyFixedSize)) {
-            c.kind = Connection::Kind::Spice;
-            c.client_side = Side::Responder;
-        } else if (sa >= 0) {
-            c.kind = Connection::Kind::Spice;
-            c.client_side = Side::Responder;  // the initiator spoke first with a reply
-        } else if (sb >= 0) {
-            c.kind = Connection::Kind::Spice;
-            c.client_side = Side::Initiator;
+    auto settled = [](const std::vector<uint8_t>& p) { return p.size() >= 4; };
+    const int64_t sa = link_size(a);
+    const int64_t sb = link_size(b);
+    const auto reply = static_cast<int64_t>(wire::kLinkReplyFixedSize);
+    if (!has_magic(a) && !has_magic(b)) {
+        // Neither side opened with the link magic: not SPICE once both have spoken (or one
+        // side has spoken and is clearly something else while the other stays silent).
+        if ((settled(a) && settled(b)) || (settled(a) && b.empty() && a.size() >= kProbeBytes) ||
+            (settled(b) && a.empty() && b.size() >= kProbeBytes)) {
+            c.kind = Connection::Kind::Other;
         } else {
-            return;  // not enough bytes yet
+            return;
         }
+    } else if (sa >= 0 && sa < reply) {
+        // The client's SpiceLinkMess is shorter than the server's 178-byte SpiceLinkReply.
+        c.kind = Connection::Kind::Spice;
+        c.client_side = Side::Initiator;
+    } else if (sb >= 0 && sb < reply) {
+        c.kind = Connection::Kind::Spice;
+        c.client_side = Side::Responder;
+    } else if (sa >= reply) {
+        c.kind = Connection::Kind::Spice;
+        c.client_side = Side::Responder;
+    } else if (sb >= reply) {
+        c.kind = Connection::Kind::Spice;
+        c.client_side = Side::Initiator;  // the other side's link stage is broken
+    } else {
+        return;  // a side shows the magic but not yet the size
     }
     if (c.kind == Connection::Kind::Other) {
         ++stats_.other_connections;
@@ -380,7 +387,19 @@ void SpiceSessionBuilder::on_close(ConnectionId id, int64_t ts_us, CloseReason r
         c.info.end_us = std::max(c.info.end_us, ts_us);
         c.info.end_reason = end_reason_name(reason);
         if (!c.session) {
-            assign_session(c, 0);  // a main channel that never got MAIN_INIT
+            // A main channel that never got MAIN_INIT (its link stage failed or was not
+            // captured): it joins a session of the same server that overlaps it in time, else
+            // it gets a log of its own.
+            for (auto& s : sessions_) {
+                if (s->writer && s->server_addr == c.info.server_addr &&
+                    s->info.start_us <= c.info.end_us && c.info.start_us <= s->info.end_us) {
+                    assign_session(c, s->info.session_id);
+                    break;
+                }
+            }
+            if (!c.session) {
+                assign_session(c, 0);
+            }
         }
         if (c.session && !fatal_) {
             auto r = c.session->writer->update_connection(c.info);

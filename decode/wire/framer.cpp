@@ -104,6 +104,10 @@ void ConnectionFramer::pump() {
 void ConnectionFramer::kill(Flow& flow, DecodeError error) {
     flow.stage = Stage::Dead;
     cb_.on_error(flow.dir, error);
+    // The other direction may be waiting on this one's link stage: let it notice.
+    Flow& other = flows_[1 - index(flow.dir)];
+    other.blocked = other.blocked || other.stage == Stage::AuthWait ||
+                    other.stage == Stage::ResultWait;
 }
 
 size_t ConnectionFramer::process(Flow& flow, ByteView data, uint64_t offset, bool at_end) {
@@ -166,6 +170,12 @@ size_t ConnectionFramer::process(Flow& flow, ByteView data, uint64_t offset, boo
             }
             case Stage::AuthWait: {
                 if (!link_reply_) {
+                    if (other.stage == Stage::Dead) {
+                        kill(flow, make_error(Errc::BadValue, at,
+                                              "the server's link stage failed; the client's "
+                                              "messages cannot be framed"));
+                        continue;
+                    }
                     flow.blocked = true;
                     return pos;
                 }
@@ -211,7 +221,14 @@ size_t ConnectionFramer::process(Flow& flow, ByteView data, uint64_t offset, boo
                 break;
             }
             case Stage::ResultWait: {
-                if (auth_selection() && !auth_mechanism_) {
+                // The data header mode needs the client's link message too.
+                if (!link_mess_ || (auth_selection() && !auth_mechanism_)) {
+                    if (other.stage == Stage::Dead) {
+                        kill(flow, make_error(Errc::BadValue, at,
+                                              "the client's link stage failed; the server's "
+                                              "messages cannot be framed"));
+                        continue;
+                    }
                     flow.blocked = true;
                     return pos;
                 }
