@@ -703,3 +703,75 @@ TEST_CASE("reassembly: random loss, duplication and reordering never corrupt dat
 
 }  // namespace
 }  // namespace spicetap
+
+namespace spicetap {
+namespace {
+
+TEST_CASE("reassembly: mutated and truncated frames never break the accounting", "[tcp][robust]") {
+    std::mt19937 rng(4242);
+    const int linktypes[] = {test::dlt::kEthernet, test::dlt::kLinuxSll, test::dlt::kLinuxSll2,
+                             test::dlt::kNull,     test::dlt::kLoop,     test::dlt::kRaw,
+                             test::dlt::kIpv4,     test::dlt::kIpv6};
+    test::StreamRecorder rec;
+    rec.check_contract = true;
+    rec.keep_bytes = false;
+    TcpReassembler reassembler(rec);
+    uint64_t fed = 0;
+    for (int round = 0; round < 20000; ++round) {
+        int linktype = linktypes[rng() % std::size(linktypes)];
+        TcpFlow f;
+        f.linktype = linktype;
+        if (linktype == test::dlt::kIpv6 || (linktype != test::dlt::kIpv4 && rng() % 2)) {
+            f.client = "2001:db8::" + std::to_string(rng() % 4 + 1);
+            f.server = "2001:db8::99";
+        } else {
+            f.client = "10.0.0." + std::to_string(rng() % 4 + 1);
+        }
+        if (linktype == test::dlt::kEthernet && rng() % 3 == 0) {
+            f.vlans = {0x8100};
+        }
+        f.client_port = static_cast<uint16_t>(40000 + rng() % 3);
+        auto flags = static_cast<uint8_t>(rng() % 32);
+        std::string payload(rng() % 64, 'x');
+        Bytes frame = f.frame(rng() % 2 == 0, rng() % 4096, rng() % 4096, flags, payload);
+        switch (rng() % 4) {
+            case 0:  // a few random bytes overwritten
+                for (int k = 0; k < 3; ++k) {
+                    frame[rng() % frame.size()] = static_cast<uint8_t>(rng());
+                }
+                break;
+            case 1:  // cut anywhere
+                frame.resize(rng() % (frame.size() + 1));
+                break;
+            case 2:  // garbage
+                for (auto& b : frame) {
+                    b = static_cast<uint8_t>(rng());
+                }
+                break;
+            default: break;  // intact
+        }
+        RawPacket p;
+        p.number = ++fed;
+        p.ts_us = 1'000'000 + round;
+        p.linktype = linktype;
+        p.orig_len = static_cast<uint32_t>(frame.size());
+        p.data = ByteView(frame);
+        reassembler.feed(p);
+        if (round % 5000 == 0) {
+            reassembler.tick(p.ts_us);
+        }
+    }
+    reassembler.finish(2'000'000);
+    const auto& st = reassembler.stats();
+    CHECK(st.packets == fed);
+    CHECK(st.tcp_packets + st.non_tcp_packets + st.malformed_packets == fed);
+    CHECK(st.tcp_packets > 1000);
+    CHECK(st.malformed_packets > 100);
+    CHECK(st.connections == rec.connections.size());
+    for (const auto& [id, conn] : rec.connections) {
+        CHECK(conn.closed);
+    }
+}
+
+}  // namespace
+}  // namespace spicetap
