@@ -1,5 +1,6 @@
 #include "capture/pcap/packet_source.h"
 
+#include <fmt/core.h>
 #include <pcap/pcap.h>
 
 #include <atomic>
@@ -7,8 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
-
-#include <fmt/core.h>
 
 namespace spicetap::capture {
 namespace {
@@ -68,10 +67,9 @@ public:
         std::string why = pcap_geterr(pcap_);
         Errc code = why.find("truncated") != std::string::npos ? Errc::Truncated : Errc::Corrupt;
         uint64_t offset = record_offset >= 0 ? static_cast<uint64_t>(record_offset) : 0;
-        std::string where = record_offset >= 0
-                                ? fmt::format("frame {} (record at file offset {})", packets_ + 1,
-                                              record_offset)
-                                : fmt::format("frame {}", packets_ + 1);
+        std::string where = record_offset >= 0 ? fmt::format("frame {} (record at file offset {})",
+                                                             packets_ + 1, record_offset)
+                                               : fmt::format("frame {}", packets_ + 1);
         std::string what = code == Errc::Truncated
                                ? fmt::format("{}: file cut short in {}: {}", name_, where, why)
                                : fmt::format("{}: corrupt {}: {}", name_, where, why);
@@ -179,17 +177,18 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::filesys
     }
     FILE* f = std::fopen(name.c_str(), "rb");
     if (!f) {
-        return make_error(Errc::Io, 0, fmt::format("cannot open {}: {}", name, std::strerror(errno)));
+        return make_error(Errc::Io, 0,
+                          fmt::format("cannot open {}: {}", name, std::strerror(errno)));
     }
     // Check the magic ourselves: libpcap's wording for "not a capture" varies by version.
     unsigned char magic[4];
     size_t got = std::fread(magic, 1, sizeof magic, f);
     if (got < sizeof magic) {
         std::fclose(f);
-        return make_error(Errc::BadMagic, got,
-                          got == 0 ? fmt::format("{} is not a pcap or pcapng file: it is empty", name)
-                                   : fmt::format("{} is not a pcap or pcapng file: only {} bytes",
-                                                 name, got));
+        return make_error(
+            Errc::BadMagic, got,
+            got == 0 ? fmt::format("{} is not a pcap or pcapng file: it is empty", name)
+                     : fmt::format("{} is not a pcap or pcapng file: only {} bytes", name, got));
     }
     uint32_t le = static_cast<uint32_t>(magic[0]) | static_cast<uint32_t>(magic[1]) << 8 |
                   static_cast<uint32_t>(magic[2]) << 16 | static_cast<uint32_t>(magic[3]) << 24;
@@ -245,9 +244,9 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_live(const LiveOptions&
     if (!options.filter.empty()) {
         bpf_program program{};
         if (pcap_compile(pcap, &program, options.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            return fail(make_error(Errc::BadValue, 0,
-                                   fmt::format("bad capture filter '{}': {}", options.filter,
-                                               pcap_geterr(pcap))));
+            return fail(make_error(
+                Errc::BadValue, 0,
+                fmt::format("bad capture filter '{}': {}", options.filter, pcap_geterr(pcap))));
         }
         int set = pcap_setfilter(pcap, &program);
         pcap_freecode(&program);

@@ -1,3 +1,16 @@
+// The rules, in short:
+// - Connections are keyed by the 4-tuple. A connection opens on a SYN or on a segment carrying
+//   data; pure ACK/FIN/RST packets of an unknown 4-tuple are counted as ignored. Initiator: the
+//   sender of the SYN, the receiver of a SYN-ACK seen first, else the sender of the first
+//   packet that opened the connection.
+// - A closed (FIN or RST) 4-tuple is remembered for a while: late packets are ignored, a new
+//   SYN opens a new connection. A SYN with another ISN on an open 4-tuple ends the old one
+//   (reported as Idle: it went away without a close we saw).
+// - In-order bytes go out at once, straight from the packet. Out-of-order bytes wait in a
+//   per-direction buffer; overlaps keep the first copy; duplicates count as retransmitted.
+// - A hole becomes a gap when the peer ACKs past it (up to the data or FIN known to follow),
+//   when the buffer exceeds max_out_of_order_bytes, when the capture cut a segment short
+//   (snap length), and when the connection closes (RST, both FINs, idle, finish()).
 #include "capture/pcap/tcp_reassembly.h"
 
 #include <arpa/inet.h>
@@ -26,10 +39,14 @@ std::string Endpoint::to_string() const {
 
 const char* close_reason_name(CloseReason r) {
     switch (r) {
-        case CloseReason::Fin: return "fin";
-        case CloseReason::Rst: return "rst";
-        case CloseReason::EndOfCapture: return "end-of-capture";
-        case CloseReason::Idle: return "idle";
+        case CloseReason::Fin:
+            return "fin";
+        case CloseReason::Rst:
+            return "rst";
+        case CloseReason::EndOfCapture:
+            return "end-of-capture";
+        case CloseReason::Idle:
+            return "idle";
     }
     return "unknown";
 }
@@ -136,8 +153,8 @@ struct TcpReassembler::Impl {
     void feed(const RawPacket& packet);
     void handle(const TcpSegment& seg, int64_t ts);
     Connection* open(const Key& key, int sender, const TcpSegment& seg, int64_t ts);
-    void accept_data(Connection& c, Side side, int64_t offset, ByteView data,
-                     uint32_t missing_tail, int64_t ts);
+    void accept_data(Connection& c, Side side, int64_t offset, ByteView data, uint32_t missing_tail,
+                     int64_t ts);
     void deliver_in_order(Connection& c, Side side, ByteView data, int64_t ts);
     void buffer(Connection& c, Side side, uint64_t offset, ByteView data, int64_t ts);
     void drain(Connection& c, Side side, int64_t ts);
@@ -166,14 +183,19 @@ void TcpReassembler::Impl::feed(const RawPacket& packet) {
     ++stats.packets;
     TcpSegment seg;
     switch (detail::parse_tcp_segment(packet.linktype, packet.data, seg)) {
-        case ParseOutcome::Tcp: break;
+        case ParseOutcome::Tcp:
+            break;
         case ParseOutcome::Fragment:
             ++stats.ip_fragments;
             ++stats.non_tcp_packets;
             return;
-        case ParseOutcome::Malformed: ++stats.malformed_packets; return;
+        case ParseOutcome::Malformed:
+            ++stats.malformed_packets;
+            return;
         case ParseOutcome::NotTcp:
-        case ParseOutcome::Unsupported: ++stats.non_tcp_packets; return;
+        case ParseOutcome::Unsupported:
+            ++stats.non_tcp_packets;
+            return;
     }
     ++stats.tcp_packets;
     if (seg.first_fragment) {
@@ -283,8 +305,8 @@ void TcpReassembler::Impl::handle(const TcpSegment& seg, int64_t ts) {
         if (fin && !s.fin) {
             int64_t end = offset + static_cast<int64_t>(seg.payload.size() + seg.missing_tail);
             s.fin = true;
-            s.fin_offset = std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(end, 0)),
-                                              s.next);
+            s.fin_offset =
+                std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(end, 0)), s.next);
             resolve_acked(*c, side, ts);
         }
     }
@@ -502,7 +524,8 @@ void TcpReassembler::Impl::remember_closed(const Key& key, int64_t ts) {
 }
 
 void TcpReassembler::Impl::expire_tombstones(int64_t now) {
-    while (!tombstone_order.empty() && tombstone_order.front().second + kTombstoneLifetimeUs < now) {
+    while (!tombstone_order.empty() &&
+           tombstone_order.front().second + kTombstoneLifetimeUs < now) {
         const auto& [old_key, old_ts] = tombstone_order.front();
         auto found = tombstones.find(old_key);
         if (found != tombstones.end() && found->second == old_ts) {
@@ -517,7 +540,9 @@ TcpReassembler::TcpReassembler(TcpCallbacks& callbacks, ReassemblyOptions option
 
 TcpReassembler::~TcpReassembler() = default;
 
-void TcpReassembler::feed(const RawPacket& packet) { impl_->feed(packet); }
+void TcpReassembler::feed(const RawPacket& packet) {
+    impl_->feed(packet);
+}
 
 void TcpReassembler::tick(int64_t now_us) {
     impl_->expire_tombstones(now_us);
@@ -554,7 +579,9 @@ void TcpReassembler::finish(int64_t ts_us) {
     }
 }
 
-const ReassemblyStats& TcpReassembler::stats() const { return impl_->stats; }
+const ReassemblyStats& TcpReassembler::stats() const {
+    return impl_->stats;
+}
 
 bool TcpReassembler::supports_linktype(int linktype) {
     return detail::linktype_supported(linktype);

@@ -30,7 +30,9 @@ constexpr uint8_t kProtoTcp = 6;
 constexpr int kMaxVlanTags = 8;
 constexpr int kMaxIpv6ExtensionHeaders = 16;
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t be16(const uint8_t* p) {
+    return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 
 uint32_t be32(const uint8_t* p) {
     return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
@@ -111,12 +113,12 @@ ParseOutcome parse_ipv6(const uint8_t* p, size_t n, TcpSegment& out) {
                 out.first_fragment = first_fragment;
                 return parse_tcp(p + off, end - off, wire_end - off, out);
             }
-            case 0:     // hop-by-hop options
-            case 43:    // routing
-            case 60:    // destination options
-            case 135:   // mobility
-            case 139:   // HIP
-            case 140: { // shim6
+            case 0:      // hop-by-hop options
+            case 43:     // routing
+            case 60:     // destination options
+            case 135:    // mobility
+            case 139:    // HIP
+            case 140: {  // shim6
                 if (off + 2 > end) {
                     return ParseOutcome::Malformed;
                 }
@@ -157,9 +159,12 @@ ParseOutcome parse_ip_by_version(const uint8_t* p, size_t n, TcpSegment& out) {
         return ParseOutcome::Malformed;
     }
     switch (p[0] >> 4) {
-        case 4: return parse_ipv4(p, n, out);
-        case 6: return parse_ipv6(p, n, out);
-        default: return ParseOutcome::NotTcp;
+        case 4:
+            return parse_ipv4(p, n, out);
+        case 6:
+            return parse_ipv6(p, n, out);
+        default:
+            return ParseOutcome::NotTcp;
     }
 }
 
@@ -174,9 +179,12 @@ ParseOutcome parse_ethertype(uint16_t type, const uint8_t* p, size_t n, TcpSegme
         n -= 4;
     }
     switch (type) {
-        case kEtherIpv4: return parse_ipv4(p, n, out);
-        case kEtherIpv6: return parse_ipv6(p, n, out);
-        default: return ParseOutcome::NotTcp;
+        case kEtherIpv4:
+            return parse_ipv4(p, n, out);
+        case kEtherIpv6:
+            return parse_ipv6(p, n, out);
+        default:
+            return ParseOutcome::NotTcp;
     }
 }
 
@@ -199,7 +207,8 @@ ParseOutcome parse_loopback(const uint8_t* p, size_t n, TcpSegment& out) {
         case 28:  // FreeBSD
         case 30:  // macOS
             return parse_ipv6(p + 4, n - 4, out);
-        default: return ParseOutcome::NotTcp;
+        default:
+            return ParseOutcome::NotTcp;
     }
 }
 
@@ -216,8 +225,10 @@ bool linktype_supported(int linktype) {
         case kDltLinuxSll:
         case kDltIpv4:
         case kDltIpv6:
-        case kDltLinuxSll2: return true;
-        default: return false;
+        case kDltLinuxSll2:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -241,13 +252,18 @@ ParseOutcome parse_tcp_segment(int linktype, ByteView frame, TcpSegment& out) {
             }
             return parse_ethertype(be16(p), p + 20, n - 20, out);
         case kDltNull:
-        case kDltLoop: return parse_loopback(p, n, out);
+        case kDltLoop:
+            return parse_loopback(p, n, out);
         case kDltRaw:
         case kDltRawOpenBsd:
-        case kLinktypeRaw: return parse_ip_by_version(p, n, out);
-        case kDltIpv4: return parse_ipv4(p, n, out);
-        case kDltIpv6: return parse_ipv6(p, n, out);
-        default: return ParseOutcome::Unsupported;
+        case kLinktypeRaw:
+            return parse_ip_by_version(p, n, out);
+        case kDltIpv4:
+            return parse_ipv4(p, n, out);
+        case kDltIpv6:
+            return parse_ipv6(p, n, out);
+        default:
+            return ParseOutcome::Unsupported;
     }
 }
 

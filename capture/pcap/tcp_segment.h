@@ -25,8 +25,8 @@ struct TcpSegment {
     uint32_t seq = 0;
     uint32_t ack = 0;
     uint8_t flags = 0;
-    ByteView payload;          // the captured payload bytes
-    uint32_t missing_tail = 0; // payload bytes the IP header announces but the capture cut off
+    ByteView payload;           // the captured payload bytes
+    uint32_t missing_tail = 0;  // payload bytes the IP header announces but the capture cut off
     bool first_fragment = false;
 };
 

@@ -5,9 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -76,7 +75,8 @@ TEST_CASE("packet source: pcap and pcapng files read back exactly", "[pcap]") {
     auto frames = sample_frames(f);
     frames[3].orig_len = static_cast<uint32_t>(frames[3].data.size() + 1000);  // snapped frame
     auto path = dir / (ng ? "x.pcapng" : "x.pcap");
-    test::write_file(path, ng ? test::pcapng_file(linktype, frames) : test::pcap_file(linktype, frames));
+    test::write_file(path,
+                     ng ? test::pcapng_file(linktype, frames) : test::pcap_file(linktype, frames));
 
     auto src = PacketSource::open_file(path);
     REQUIRE(src.has_value());
@@ -121,6 +121,25 @@ TEST_CASE("packet source: pcap and pcapng files read back exactly", "[pcap]") {
     CHECK(rec.at(1).reason == capture::CloseReason::Fin);
 }
 
+TEST_CASE("packet source: nanosecond timestamps come out in microseconds", "[pcap]") {
+    bool ng = GENERATE(false, true);
+    CAPTURE(ng);
+    TempDir dir("nano");
+    test::TcpFlow f;
+    auto frames = sample_frames(f);
+    auto path = dir / "nano.cap";
+    test::write_file(path, ng ? test::pcapng_file(test::dlt::kEthernet, frames, 65535, true)
+                              : test::pcap_file(test::dlt::kEthernet, frames, 65535, true));
+    auto src = PacketSource::open_file(path);
+    REQUIRE(src.has_value());
+    auto all = read_all(**src);
+    REQUIRE_FALSE(all.error.has_value());
+    REQUIRE(all.packets.size() == frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+        CHECK(all.packets[i].ts_us == frames[i].ts_us);
+    }
+}
+
 TEST_CASE("packet source: a file cut mid-record delivers what came before, then says where",
           "[pcap]") {
     TempDir dir("cut");
@@ -132,11 +151,14 @@ TEST_CASE("packet source: a file cut mid-record delivers what came before, then 
     for (int i = 0; i < 3; ++i) {
         record4 += 16 + frames[static_cast<size_t>(i)].data.size();
     }
+
     struct Cut {
         size_t keep;
         const char* where;
     };
-    auto cut = GENERATE_COPY(Cut{record4 + 16 + 10, "in the data"}, Cut{record4 + 7, "in the header"});
+
+    auto cut =
+        GENERATE_COPY(Cut{record4 + 16 + 10, "in the data"}, Cut{record4 + 7, "in the header"});
     CAPTURE(cut.where);
     auto path = dir / "cut.pcap";
     test::write_file(path, Bytes(whole.begin(), whole.begin() + static_cast<long>(cut.keep)));

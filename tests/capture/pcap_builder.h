@@ -39,7 +39,9 @@ inline constexpr uint8_t kPsh = 0x08;
 inline constexpr uint8_t kAck = 0x10;
 }  // namespace tcp
 
-inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+inline Bytes to_bytes(std::string_view s) {
+    return Bytes(s.begin(), s.end());
+}
 
 inline void put16(Bytes& b, uint16_t v) {
     b.push_back(static_cast<uint8_t>(v >> 8));
@@ -61,9 +63,13 @@ inline void put32le(Bytes& b, uint32_t v) {
     put16le(b, static_cast<uint16_t>(v >> 16));
 }
 
-inline void append(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin(), more.end()); }
+inline void append(Bytes& b, const Bytes& more) {
+    b.insert(b.end(), more.begin(), more.end());
+}
 
-inline bool is_ipv6(const std::string& address) { return address.find(':') != std::string::npos; }
+inline bool is_ipv6(const std::string& address) {
+    return address.find(':') != std::string::npos;
+}
 
 inline Bytes address_bytes(const std::string& address) {
     Bytes out(is_ipv6(address) ? 16 : 4);
@@ -73,8 +79,8 @@ inline Bytes address_bytes(const std::string& address) {
     return out;
 }
 
-inline Bytes tcp_segment(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                         uint8_t flags, const Bytes& payload, uint16_t window = 65535) {
+inline Bytes tcp_segment(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                         const Bytes& payload, uint16_t window = 65535) {
     Bytes b;
     put16(b, sport);
     put16(b, dport);
@@ -90,8 +96,8 @@ inline Bytes tcp_segment(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t 
 }
 
 struct Ipv4Options {
-    Bytes options;                // IP options, padded by the caller to 4 bytes
-    uint16_t fragment_offset = 0; // in 8-byte units
+    Bytes options;                 // IP options, padded by the caller to 4 bytes
+    uint16_t fragment_offset = 0;  // in 8-byte units
     bool more_fragments = false;
     uint8_t protocol = 6;
     bool zero_total_length = false;  // as a TSO super-packet is captured
@@ -152,7 +158,9 @@ inline Bytes ipv6_packet(const std::string& src, const std::string& dst, const B
     return b;
 }
 
-inline uint16_t ethertype_of(const Bytes& ip) { return (ip[0] >> 4) == 6 ? 0x86dd : 0x0800; }
+inline uint16_t ethertype_of(const Bytes& ip) {
+    return (ip[0] >> 4) == 6 ? 0x86dd : 0x0800;
+}
 
 // Ethernet with optional VLAN tags, outermost first, each given by its TPID (0x8100, 0x88a8).
 inline Bytes ethernet_frame(const Bytes& ip, const std::vector<uint16_t>& vlan_tpids = {},
@@ -173,9 +181,9 @@ inline Bytes ethernet_frame(const Bytes& ip, const std::vector<uint16_t>& vlan_t
 
 inline Bytes sll_frame(const Bytes& ip) {
     Bytes b;
-    put16(b, 0);      // packet type: to us
-    put16(b, 1);      // ARPHRD_ETHER
-    put16(b, 6);      // address length
+    put16(b, 0);  // packet type: to us
+    put16(b, 1);  // ARPHRD_ETHER
+    put16(b, 6);  // address length
     for (int i = 0; i < 8; ++i) {
         b.push_back(static_cast<uint8_t>(i < 6 ? 0x10 + i : 0));
     }
@@ -187,11 +195,11 @@ inline Bytes sll_frame(const Bytes& ip) {
 inline Bytes sll2_frame(const Bytes& ip) {
     Bytes b;
     put16(b, ethertype_of(ip));
-    put16(b, 0);      // reserved
-    put32(b, 1);      // interface index
-    put16(b, 1);      // ARPHRD_ETHER
-    b.push_back(0);   // packet type
-    b.push_back(6);   // address length
+    put16(b, 0);     // reserved
+    put32(b, 1);     // interface index
+    put16(b, 1);     // ARPHRD_ETHER
+    b.push_back(0);  // packet type
+    b.push_back(6);  // address length
     for (int i = 0; i < 8; ++i) {
         b.push_back(static_cast<uint8_t>(i < 6 ? 0x20 + i : 0));
     }
@@ -215,16 +223,23 @@ inline Bytes loopback_frame(const Bytes& ip, bool big_endian, uint32_t family_v6
 // Wraps an IP packet in the link header of `linktype`.
 inline Bytes link_frame(int linktype, const Bytes& ip, const std::vector<uint16_t>& vlans = {}) {
     switch (linktype) {
-        case dlt::kEthernet: return ethernet_frame(ip, vlans);
-        case dlt::kLinuxSll: return sll_frame(ip);
-        case dlt::kLinuxSll2: return sll2_frame(ip);
-        case dlt::kNull: return loopback_frame(ip, false);
-        case dlt::kLoop: return loopback_frame(ip, true);
+        case dlt::kEthernet:
+            return ethernet_frame(ip, vlans);
+        case dlt::kLinuxSll:
+            return sll_frame(ip);
+        case dlt::kLinuxSll2:
+            return sll2_frame(ip);
+        case dlt::kNull:
+            return loopback_frame(ip, false);
+        case dlt::kLoop:
+            return loopback_frame(ip, true);
         case dlt::kRaw:
         case dlt::kLinktypeRaw:
         case dlt::kIpv4:
-        case dlt::kIpv6: return ip;
-        default: throw std::invalid_argument("link type not supported by the builder");
+        case dlt::kIpv6:
+            return ip;
+        default:
+            throw std::invalid_argument("link type not supported by the builder");
     }
 }
 
@@ -265,10 +280,11 @@ struct Frame {
     uint32_t orig_len = 0;  // 0: same as data.size()
 };
 
-// Classic pcap, little-endian, microsecond timestamps.
-inline Bytes pcap_file(int linktype, const std::vector<Frame>& frames, uint32_t snaplen = 262144) {
+// Classic pcap, little-endian, microsecond (or nanosecond) timestamps.
+inline Bytes pcap_file(int linktype, const std::vector<Frame>& frames, uint32_t snaplen = 262144,
+                       bool nanoseconds = false) {
     Bytes b;
-    put32le(b, 0xa1b2c3d4);
+    put32le(b, nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4);
     put16le(b, 2);
     put16le(b, 4);
     put32le(b, 0);  // thiszone
@@ -277,7 +293,7 @@ inline Bytes pcap_file(int linktype, const std::vector<Frame>& frames, uint32_t 
     put32le(b, static_cast<uint32_t>(linktype));
     for (const Frame& f : frames) {
         put32le(b, static_cast<uint32_t>(f.ts_us / 1'000'000));
-        put32le(b, static_cast<uint32_t>(f.ts_us % 1'000'000));
+        put32le(b, static_cast<uint32_t>(f.ts_us % 1'000'000 * (nanoseconds ? 1000 : 1)));
         put32le(b, static_cast<uint32_t>(f.data.size()));
         put32le(b, f.orig_len ? f.orig_len : static_cast<uint32_t>(f.data.size()));
         append(b, f.data);
@@ -294,9 +310,10 @@ inline void pcapng_block(Bytes& b, uint32_t type, const Bytes& body) {
     put32le(b, total);
 }
 
-// pcapng: one section, one interface (default microsecond resolution), enhanced packets.
-inline Bytes pcapng_file(int linktype, const std::vector<Frame>& frames,
-                         uint32_t snaplen = 262144) {
+// pcapng: one section, one interface, enhanced packets. Timestamps in microseconds (the
+// default resolution) or, with `nanoseconds`, an if_tsresol option of 10^-9.
+inline Bytes pcapng_file(int linktype, const std::vector<Frame>& frames, uint32_t snaplen = 262144,
+                         bool nanoseconds = false) {
     Bytes b;
     Bytes shb;
     put32le(shb, 0x1a2b3c4d);
@@ -309,10 +326,16 @@ inline Bytes pcapng_file(int linktype, const std::vector<Frame>& frames,
     put16le(idb, static_cast<uint16_t>(linktype));
     put16le(idb, 0);
     put32le(idb, snaplen);
+    if (nanoseconds) {
+        put16le(idb, 9);  // if_tsresol
+        put16le(idb, 1);
+        append(idb, {9, 0, 0, 0});
+        put32le(idb, 0);  // opt_endofopt
+    }
     pcapng_block(b, 1, idb);
     for (const Frame& f : frames) {
         Bytes epb;
-        auto ts = static_cast<uint64_t>(f.ts_us);
+        auto ts = static_cast<uint64_t>(f.ts_us) * (nanoseconds ? 1000 : 1);
         put32le(epb, 0);
         put32le(epb, static_cast<uint32_t>(ts >> 32));
         put32le(epb, static_cast<uint32_t>(ts));
@@ -326,7 +349,8 @@ inline Bytes pcapng_file(int linktype, const std::vector<Frame>& frames,
 
 inline void write_file(const std::filesystem::path& path, const Bytes& bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out) {
         throw std::runtime_error("cannot write " + path.string());
     }
@@ -355,6 +379,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
 
     const std::filesystem::path& path() const { return path_; }
+
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
 private:

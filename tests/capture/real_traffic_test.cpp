@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -147,7 +146,8 @@ Exchange run_exchange(int listener, const sockaddr_in& addr) {
             sent += s;
         }
         std::thread writer([&] {
-            write_all(fd, ex.server_sent, server_rounds_end, ex.server_sent.size() - server_rounds_end);
+            write_all(fd, ex.server_sent, server_rounds_end,
+                      ex.server_sent.size() - server_rounds_end);
             shutdown(fd, SHUT_WR);
         });
         read_to_eof(fd, ex.server_got);
@@ -170,7 +170,8 @@ Exchange run_exchange(int listener, const sockaddr_in& addr) {
             sent += c;
         }
         std::thread writer([&] {
-            write_all(fd, ex.client_sent, client_rounds_end, ex.client_sent.size() - client_rounds_end);
+            write_all(fd, ex.client_sent, client_rounds_end,
+                      ex.client_sent.size() - client_rounds_end);
             shutdown(fd, SHUT_WR);
         });
         read_to_eof(fd, ex.client_got);
@@ -252,13 +253,17 @@ void reassemble(const std::filesystem::path& path, Reassembled& out) {
 struct CountingCallbacks : capture::TcpCallbacks {
     uint64_t bytes = 0;
     uint64_t checksum = 0;
-    void on_open(capture::ConnectionId, const capture::Endpoint&, const capture::Endpoint&,
-                 int64_t, bool) override {}
+
+    void on_open(capture::ConnectionId, const capture::Endpoint&, const capture::Endpoint&, int64_t,
+                 bool) override {}
+
     void on_data(capture::ConnectionId, capture::Side, int64_t, uint64_t, ByteView d) override {
         bytes += d.size();
         checksum += d.front() + d.back();
     }
+
     void on_gap(capture::ConnectionId, capture::Side, int64_t, uint64_t, uint64_t) override {}
+
     void on_close(capture::ConnectionId, int64_t, capture::CloseReason) override {}
 };
 
@@ -310,8 +315,8 @@ TEST_CASE("real traffic: tcpdump of a loopback transfer reassembles exactly", "[
         FILE* err = std::freopen(stderr_path.c_str(), "w", stderr);
         (void)err;
         std::string filter = "tcp port " + std::to_string(port);
-        execlp("tcpdump", "tcpdump", "-i", "lo", "-U", "--immediate-mode", "-B", "65536", "-n", "-s", "0", "-w", pcap_path.c_str(),
-               filter.c_str(), static_cast<char*>(nullptr));
+        execlp("tcpdump", "tcpdump", "-i", "lo", "-U", "--immediate-mode", "-B", "65536", "-n",
+               "-s", "0", "-w", pcap_path.c_str(), filter.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
     // tcpdump is ready once it says it listens (the filter is installed by then).
@@ -344,7 +349,8 @@ TEST_CASE("real traffic: tcpdump of a loopback transfer reassembles exactly", "[
     std::string tcpdump_err = read_text(stderr_path);
     INFO("tcpdump: " << tcpdump_err);
     REQUIRE(ex.ok);
-    REQUIRE(first_difference(ex.client_got, ex.server_sent) == "equal");  // the sockets themselves worked
+    REQUIRE(first_difference(ex.client_got, ex.server_sent) ==
+            "equal");  // the sockets themselves worked
     REQUIRE(first_difference(ex.server_got, ex.client_sent) == "equal");
     REQUIRE(tcpdump_err.find("\n0 packets dropped by kernel") != std::string::npos);
     INFO("sent " << ex.client_sent.size() << " + " << ex.server_sent.size() << " bytes");

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <string>
 #include <utility>
@@ -15,6 +14,7 @@ namespace spicetap::test {
 
 struct RecordedEvent {
     enum Kind { Open, Data, Gap, Close } kind;
+
     capture::ConnectionId id = 0;
     capture::Side side = capture::Side::Initiator;
     int64_t ts_us = 0;
@@ -33,8 +33,8 @@ struct RecordedConnection {
     int64_t close_ts = 0;
     // Per side: the bytes, with each gap shown as '?' repeated (for short gaps in tests).
     std::string text[2];
-    std::string data[2];                                    // bytes only
-    std::vector<std::pair<uint64_t, uint64_t>> gaps[2];     // offset, length
+    std::string data[2];                                 // bytes only
+    std::vector<std::pair<uint64_t, uint64_t>> gaps[2];  // offset, length
     uint64_t next[2] = {0, 0};
 };
 
@@ -71,7 +71,8 @@ public:
             events.push_back({RecordedEvent::Data, id, side, ts_us, stream_offset, data.size(),
                               std::move(bytes)});
         } else {
-            events.push_back({RecordedEvent::Data, id, side, ts_us, stream_offset, data.size(), {}});
+            events.push_back(
+                {RecordedEvent::Data, id, side, ts_us, stream_offset, data.size(), {}});
         }
     }
 

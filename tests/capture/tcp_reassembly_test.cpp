@@ -1,7 +1,6 @@
 #include "capture/pcap/tcp_reassembly.h"
 
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "capture/pcap/packet_source.h"
@@ -105,6 +104,7 @@ TEST_CASE("reassembly: every supported link type, IPv4 and IPv6", "[tcp][link]")
         std::vector<uint16_t> vlans;
         bool ipv6;
     };
+
     auto c = GENERATE(Case{test::dlt::kEthernet, {}, false}, Case{test::dlt::kEthernet, {}, true},
                       Case{test::dlt::kEthernet, {0x8100}, false},
                       Case{test::dlt::kEthernet, {0x88a8, 0x8100}, true},
@@ -135,8 +135,7 @@ TEST_CASE("reassembly: every supported link type, IPv4 and IPv6", "[tcp][link]")
     CHECK(conn.data[kInit] == "ping");
     CHECK(conn.data[kResp] == "pong!");  // Ethernet padding after short frames is not data
     CHECK(conn.reason == CloseReason::EndOfCapture);
-    CHECK(conn.initiator.to_string() ==
-          (c.ipv6 ? "[2001:db8::1]:40000" : "10.0.0.1:40000"));
+    CHECK(conn.initiator.to_string() == (c.ipv6 ? "[2001:db8::1]:40000" : "10.0.0.1:40000"));
     CHECK(h.stats().malformed_packets == 0);
     CHECK(h.stats().non_tcp_packets == 0);
 }
@@ -156,8 +155,8 @@ TEST_CASE("reassembly: loopback family in both byte orders and every BSD AF_INET
             CAPTURE(family, big_endian);
             Harness h;
             Bytes l4 = test::tcp_segment(1, 2, 100, 0, kAck, test::to_bytes("abc"));
-            Bytes frame = test::loopback_frame(test::ipv6_packet("::1", "::1", l4), big_endian,
-                                               family);
+            Bytes frame =
+                test::loopback_frame(test::ipv6_packet("::1", "::1", l4), big_endian, family);
             h.feed(test::dlt::kNull, frame);
             h.finish();
             REQUIRE(h.rec.connections.size() == 1);
@@ -170,10 +169,10 @@ TEST_CASE("reassembly: IPv6 extension headers are walked", "[tcp][ipv6]") {
     Harness h;
     Bytes l4 = test::tcp_segment(40000, 5900, 7, 0, kAck | kPsh, test::to_bytes("after ext"));
     std::vector<test::Ipv6Extension> ext = {
-        {0, Bytes(6, 0)},                         // hop-by-hop: 8 bytes
-        {60, Bytes(14, 0)},                       // destination options: 16 bytes
+        {0, Bytes(6, 0)},                            // hop-by-hop: 8 bytes
+        {60, Bytes(14, 0)},                          // destination options: 16 bytes
         {44, {0x00, 0x00, 0x00, 0x00, 0x12, 0x34}},  // atomic fragment: offset 0, M=0
-        {51, Bytes(10, 0)},                       // AH: 12 bytes
+        {51, Bytes(10, 0)},                          // AH: 12 bytes
     };
     h.feed(test::dlt::kRaw, test::ipv6_packet("2001:db8::1", "2001:db8::2", l4, ext));
     // A non-first fragment carries no TCP header: skipped and counted.
@@ -199,7 +198,8 @@ TEST_CASE("reassembly: IPv4 options and fragments", "[tcp][ipv4]") {
 
     // A TCP segment of 20 payload bytes split in two fragments: the first carries the TCP
     // header and 4 bytes; the second (offset 3 * 8) is skipped, so its 16 bytes become a gap.
-    Bytes whole = test::tcp_segment(40000, 5900, 110, 0, kAck, test::to_bytes("ABCDEFGHIJKLMNOPQRST"));
+    Bytes whole =
+        test::tcp_segment(40000, 5900, 110, 0, kAck, test::to_bytes("ABCDEFGHIJKLMNOPQRST"));
     test::Ipv4Options first;
     first.more_fragments = true;
     h.feed(test::dlt::kRaw,
@@ -268,7 +268,7 @@ TEST_CASE("reassembly: reordered segments are delivered in order", "[tcp]") {
     uint32_t c = kClientIsn + 1;
     h.feed(f, true, c + 8, kServerIsn + 1, kAck, "CCCC");  // t0 + 3 ms
     h.feed(f, true, c + 4, kServerIsn + 1, kAck, "BBBB");  // t0 + 4 ms
-    CHECK(h.rec.count(RecordedEvent::Data) == 0);  // a hole at offset 0 holds them back
+    CHECK(h.rec.count(RecordedEvent::Data) == 0);          // a hole at offset 0 holds them back
     h.feed(f, true, c, kServerIsn + 1, kAck, "AAAA");      // t0 + 5 ms
     h.feed(f, true, c + 12, kServerIsn + 1, kAck, "DDDD");
     h.finish();
@@ -295,7 +295,7 @@ TEST_CASE("reassembly: retransmissions are dropped and counted", "[tcp]") {
     handshake(h, f);
     uint32_t c = kClientIsn + 1;
     h.feed(f, true, c, kServerIsn + 1, kAck, "0123456789");
-    h.feed(f, true, c, kServerIsn + 1, kAck, "0123456789");   // full retransmission
+    h.feed(f, true, c, kServerIsn + 1, kAck, "0123456789");    // full retransmission
     h.feed(f, true, c + 5, kServerIsn + 1, kAck, "56789abc");  // partial: 5 old, 3 new
     h.feed(f, true, c + 20, kServerIsn + 1, kAck, "kl");       // out of order
     h.feed(f, true, c + 20, kServerIsn + 1, kAck, "kl");       // retransmitted while buffered
@@ -311,8 +311,8 @@ TEST_CASE("reassembly: overlapping segments, the first copy wins", "[tcp]") {
     TcpFlow f;
     handshake(h, f);
     uint32_t c = kClientIsn + 1;
-    h.feed(f, true, c + 4, kServerIsn + 1, kAck, "XXXX");       // buffered [4, 8)
-    h.feed(f, true, c + 6, kServerIsn + 1, kAck, "yyyyyy");     // [6, 12): only [8, 12) is new
+    h.feed(f, true, c + 4, kServerIsn + 1, kAck, "XXXX");        // buffered [4, 8)
+    h.feed(f, true, c + 6, kServerIsn + 1, kAck, "yyyyyy");      // [6, 12): only [8, 12) is new
     h.feed(f, true, c, kServerIsn + 1, kAck, "abcdefghijklmn");  // [0, 14): [4, 12) covered
     h.finish();
     CHECK(h.rec.at(1).data[kInit] == "abcdXXXXyyyymn");
@@ -353,7 +353,7 @@ TEST_CASE("reassembly: an ACK seen before the data that follows the hole", "[tcp
     uint32_t c = kClientIsn + 1;
     uint32_t s = kServerIsn + 1;
     h.feed(f, true, c, s, kAck, "aa");
-    h.feed(f, false, s, c + 6, kAck);  // acknowledges [2, 6), which we never saw
+    h.feed(f, false, s, c + 6, kAck);             // acknowledges [2, 6), which we never saw
     CHECK(h.rec.count(RecordedEvent::Gap) == 0);  // nothing known beyond: wait
     h.feed(f, true, c + 6, s, kAck, "gg");
     CHECK(h.rec.at(1).text[kInit] == "aa????gg");
@@ -456,9 +456,9 @@ TEST_CASE("reassembly: data captured after both FINs is not lost", "[tcp][close]
     handshake(h, f);
     uint32_t c = kClientIsn + 1;
     uint32_t s = kServerIsn + 1;
-    h.feed(f, true, c + 4, s, kAck | kFin, "tail");   // the last segment overtook the one before
-    h.feed(f, false, s, c, kAck | kFin);              // simultaneous close
-    CHECK_FALSE(h.rec.at(1).closed);                  // [0, 4) is still expected
+    h.feed(f, true, c + 4, s, kAck | kFin, "tail");  // the last segment overtook the one before
+    h.feed(f, false, s, c, kAck | kFin);             // simultaneous close
+    CHECK_FALSE(h.rec.at(1).closed);                 // [0, 4) is still expected
     h.feed(f, true, c, s, kAck, "head");
     const auto& conn = h.rec.at(1);
     CHECK(conn.data[kInit] == "headtail");
@@ -561,10 +561,10 @@ TEST_CASE("reassembly: keep-alives are ignored, zero-window probes do no harm", 
     uint32_t c = kClientIsn + 1;
     uint32_t s = kServerIsn + 1;
     h.feed(f, true, c, s, kAck, "abcd");
-    h.feed(f, true, c + 3, s, kAck, "d");  // keep-alive: 1 byte at seq - 1
-    h.feed(f, true, c + 3, s, kAck);       // zero-length keep-alive
-    h.feed(f, true, c + 4, s, kAck, "e");  // zero-window probe: the next byte
-    h.feed(f, false, s, c + 4, kAck);      // the window is still closed: not accepted
+    h.feed(f, true, c + 3, s, kAck, "d");     // keep-alive: 1 byte at seq - 1
+    h.feed(f, true, c + 3, s, kAck);          // zero-length keep-alive
+    h.feed(f, true, c + 4, s, kAck, "e");     // zero-window probe: the next byte
+    h.feed(f, false, s, c + 4, kAck);         // the window is still closed: not accepted
     h.feed(f, true, c + 4, s, kAck, "efgh");  // the real segment later
     h.finish();
     CHECK(h.rec.at(1).data[kInit] == "abcdefgh");
@@ -624,14 +624,13 @@ TEST_CASE("reassembly: many connections interleaved stay apart", "[tcp]") {
     REQUIRE(h.rec.connections.size() == 20);
     for (capture::ConnectionId id = 1; id <= 20; ++id) {
         std::string digit = std::to_string((id - 1) % 10);
-        CHECK(h.rec.at(id).data[kInit] == digit + "-" + digit + "-" + digit + "-" + digit + "-" +
-                                               digit + "-");
+        CHECK(h.rec.at(id).data[kInit] ==
+              digit + "-" + digit + "-" + digit + "-" + digit + "-" + digit + "-");
         CHECK(h.rec.at(id).initiator.port == 41000 + id - 1);
     }
 }
 
-TEST_CASE("reassembly: random loss, duplication and reordering never corrupt data",
-          "[tcp][fuzz]") {
+TEST_CASE("reassembly: random loss, duplication and reordering never corrupt data", "[tcp][fuzz]") {
     // The invariant: every delivered byte equals the sent byte at that offset, and data plus
     // gaps cover each stream exactly once.
     for (uint32_t seed = 1; seed <= 40; ++seed) {
@@ -641,13 +640,16 @@ TEST_CASE("reassembly: random loss, duplication and reordering never corrupt dat
         for (char& ch : sent) {
             ch = static_cast<char>(rng());
         }
+
         struct Seg {
             uint32_t off;
             uint32_t len;
         };
+
         std::vector<Seg> segs;
         for (uint32_t off = 0; off < sent.size();) {
-            uint32_t len = std::min<uint32_t>(1 + rng() % 1500, static_cast<uint32_t>(sent.size()) - off);
+            uint32_t len =
+                std::min<uint32_t>(1 + rng() % 1500, static_cast<uint32_t>(sent.size()) - off);
             segs.push_back({off, len});
             off += len;
         }
@@ -662,7 +664,8 @@ TEST_CASE("reassembly: random loss, duplication and reordering never corrupt dat
             }
             if (rng() % 8 == 0) {  // an overlapping resend of a neighbourhood
                 uint32_t o = sg.off > 300 ? sg.off - 300 : 0;
-                wire.push_back({o, std::min<uint32_t>(sg.len + 600, static_cast<uint32_t>(sent.size()) - o)});
+                wire.push_back(
+                    {o, std::min<uint32_t>(sg.len + 600, static_cast<uint32_t>(sent.size()) - o)});
             }
         }
         for (size_t i = 0; i + 1 < wire.size(); ++i) {
@@ -698,6 +701,79 @@ TEST_CASE("reassembly: random loss, duplication and reordering never corrupt dat
         CHECK(last_end == covered);
         CHECK(covered <= sent.size());
         CHECK(h.stats().gap_bytes == covered - conn.data[kInit].size());
+    }
+}
+
+}  // namespace
+}  // namespace spicetap
+
+namespace spicetap {
+namespace {
+
+TEST_CASE("reassembly: mutated and truncated frames never break the accounting", "[tcp][robust]") {
+    std::mt19937 rng(4242);
+    const int linktypes[] = {test::dlt::kEthernet, test::dlt::kLinuxSll, test::dlt::kLinuxSll2,
+                             test::dlt::kNull,     test::dlt::kLoop,     test::dlt::kRaw,
+                             test::dlt::kIpv4,     test::dlt::kIpv6};
+    test::StreamRecorder rec;
+    rec.check_contract = true;
+    rec.keep_bytes = false;
+    TcpReassembler reassembler(rec);
+    uint64_t fed = 0;
+    for (int round = 0; round < 20000; ++round) {
+        int linktype = linktypes[rng() % std::size(linktypes)];
+        TcpFlow f;
+        f.linktype = linktype;
+        if (linktype == test::dlt::kIpv6 || (linktype != test::dlt::kIpv4 && rng() % 2)) {
+            f.client = "2001:db8::" + std::to_string(rng() % 4 + 1);
+            f.server = "2001:db8::99";
+        } else {
+            f.client = "10.0.0." + std::to_string(rng() % 4 + 1);
+        }
+        if (linktype == test::dlt::kEthernet && rng() % 3 == 0) {
+            f.vlans = {0x8100};
+        }
+        f.client_port = static_cast<uint16_t>(40000 + rng() % 3);
+        auto flags = static_cast<uint8_t>(rng() % 32);
+        std::string payload(rng() % 64, 'x');
+        Bytes frame = f.frame(rng() % 2 == 0, rng() % 4096, rng() % 4096, flags, payload);
+        switch (rng() % 4) {
+            case 0:  // a few random bytes overwritten
+                for (int k = 0; k < 3; ++k) {
+                    frame[rng() % frame.size()] = static_cast<uint8_t>(rng());
+                }
+                break;
+            case 1:  // cut anywhere
+                frame.resize(rng() % (frame.size() + 1));
+                break;
+            case 2:  // garbage
+                for (auto& b : frame) {
+                    b = static_cast<uint8_t>(rng());
+                }
+                break;
+            default:
+                break;  // intact
+        }
+        RawPacket p;
+        p.number = ++fed;
+        p.ts_us = 1'000'000 + round;
+        p.linktype = linktype;
+        p.orig_len = static_cast<uint32_t>(frame.size());
+        p.data = ByteView(frame);
+        reassembler.feed(p);
+        if (round % 5000 == 0) {
+            reassembler.tick(p.ts_us);
+        }
+    }
+    reassembler.finish(2'000'000);
+    const auto& st = reassembler.stats();
+    CHECK(st.packets == fed);
+    CHECK(st.tcp_packets + st.non_tcp_packets + st.malformed_packets == fed);
+    CHECK(st.tcp_packets > 1000);
+    CHECK(st.malformed_packets > 100);
+    CHECK(st.connections == rec.connections.size());
+    for (const auto& [id, conn] : rec.connections) {
+        CHECK(conn.closed);
     }
 }
 

@@ -1,7 +1,6 @@
 // Throughput: a multi-MB capture of Ethernet-sized segments, read and reassembled by us and
 // followed by tshark. We must stay far ahead (the goal is > 10x).
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -23,8 +22,9 @@ struct Totals : capture::TcpCallbacks {
     uint64_t mismatches = 0;
     const std::vector<std::string>* expected = nullptr;
 
-    void on_open(capture::ConnectionId, const capture::Endpoint&, const capture::Endpoint&,
-                 int64_t, bool) override {}
+    void on_open(capture::ConnectionId, const capture::Endpoint&, const capture::Endpoint&, int64_t,
+                 bool) override {}
+
     void on_data(capture::ConnectionId id, capture::Side side, int64_t, uint64_t offset,
                  ByteView d) override {
         bytes[static_cast<int>(side)] += d.size();
@@ -36,9 +36,11 @@ struct Totals : capture::TcpCallbacks {
             }
         }
     }
+
     void on_gap(capture::ConnectionId, capture::Side, int64_t, uint64_t, uint64_t) override {
         ++gaps;
     }
+
     void on_close(capture::ConnectionId, int64_t, capture::CloseReason) override { ++closes; }
 };
 
