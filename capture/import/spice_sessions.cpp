@@ -35,15 +35,6 @@ std::string utc_stamp(int64_t ts_us, bool compact) {
     return buf;
 }
 
-const char* end_reason_name(CloseReason r) {
-    switch (r) {
-        case CloseReason::Fin: return "fin";
-        case CloseReason::Rst: return "rst";
-        case CloseReason::EndOfCapture: return "end_of_capture";
-        case CloseReason::Idle: return "idle";
-    }
-    return "unknown";
-}
 
 struct PendingData {
     Direction dir;
@@ -385,7 +376,7 @@ void SpiceSessionBuilder::on_close(ConnectionId id, int64_t ts_us, CloseReason r
         c.now_us = std::max(c.now_us, ts_us);
         c.framer->finish();
         c.info.end_us = std::max(c.info.end_us, ts_us);
-        c.info.end_reason = end_reason_name(reason);
+        c.info.end_reason = close_reason_name(reason);
         if (!c.session) {
             // A main channel that never got MAIN_INIT (its link stage failed or was not
             // captured): it joins a session of the same server that overlaps it in time, else

@@ -44,7 +44,7 @@ const char* close_reason_name(CloseReason r) {
         case CloseReason::Rst:
             return "rst";
         case CloseReason::EndOfCapture:
-            return "end-of-capture";
+            return "end_of_capture";
         case CloseReason::Idle:
             return "idle";
     }
