@@ -3,6 +3,7 @@
 // jpeglib.h needs size_t and FILE declared first.
 #include <csetjmp>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -65,9 +66,13 @@ Result<void> run_jpeg(JpegJob& job) {
     jpeg_create_decompress(&cinfo);
 
     if (setjmp(err.jump) != 0) {
-        const size_t left = cinfo.src != nullptr ? cinfo.src->bytes_in_buffer : job.data.size();
-        const uint64_t at = job.base + (job.data.size() - left);
+        // Where libjpeg had got to; at end of data the memory source points at a fake EOI.
         const bool eof = err.pub.msg_code == JWRN_JPEG_EOF;
+        const auto next = reinterpret_cast<uintptr_t>(
+            cinfo.src != nullptr ? cinfo.src->next_input_byte : nullptr);
+        const auto begin = reinterpret_cast<uintptr_t>(job.data.data());
+        const bool inside = next >= begin && next - begin <= job.data.size();
+        const uint64_t at = job.base + (eof || !inside ? job.data.size() : next - begin);
         jpeg_destroy_decompress(&cinfo);
         return make_error(eof ? Errc::Truncated : Errc::Corrupt, at,
                           fmt::format("jpeg: {}", err.message));
