@@ -8,12 +8,12 @@ extern "C" {
 #include <libavutil/samplefmt.h>
 }
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
-
-#include <fmt/core.h>
 
 namespace spicetap::codec {
 
@@ -41,9 +41,11 @@ int16_t float_to_s16(float v) {
 struct CodecContextDeleter {
     void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
 };
+
 struct FrameDeleter {
     void operator()(AVFrame* f) const { av_frame_free(&f); }
 };
+
 struct PacketDeleter {
     void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
@@ -52,10 +54,14 @@ struct PacketDeleter {
 
 const char* audio_mode_name(uint8_t mode) {
     switch (static_cast<AudioMode>(mode)) {
-        case AudioMode::Invalid: return "INVALID";
-        case AudioMode::Raw: return "RAW";
-        case AudioMode::Celt051: return "CELT_0_5_1";
-        case AudioMode::Opus: return "OPUS";
+        case AudioMode::Invalid:
+            return "INVALID";
+        case AudioMode::Raw:
+            return "RAW";
+        case AudioMode::Celt051:
+            return "CELT_0_5_1";
+        case AudioMode::Opus:
+            return "OPUS";
     }
     return "unknown";
 }
@@ -90,9 +96,9 @@ struct AudioDecoder::Impl {
         const AVFrame* f = frame.get();
         const int ch = f->ch_layout.nb_channels;
         if (ch != kOpusChannels) {
-            return make_error(Errc::Corrupt, base,
-                              fmt::format("opus: decoder produced {} channels, expected {}", ch,
-                                          kOpusChannels));
+            return make_error(
+                Errc::Corrupt, base,
+                fmt::format("opus: decoder produced {} channels, expected {}", ch, kOpusChannels));
         }
         const size_t n = static_cast<size_t>(f->nb_samples);
         const size_t start = chunk.samples.size();
@@ -142,8 +148,8 @@ struct AudioDecoder::Impl {
                               fmt::format("opus: packet of {} bytes rejected: {}", data.size(),
                                           av_error_text(rc)));
         }
-        AudioChunk chunk{time, static_cast<uint32_t>(ctx->sample_rate),
-                         static_cast<uint8_t>(kOpusChannels), {}};
+        AudioChunk chunk{
+            time, static_cast<uint32_t>(ctx->sample_rate), static_cast<uint8_t>(kOpusChannels), {}};
         for (;;) {
             rc = avcodec_receive_frame(ctx.get(), frame.get());
             if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) {
@@ -195,15 +201,17 @@ AudioDecoder::AudioDecoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 
 AudioDecoder::~AudioDecoder() = default;
 
-AudioMode AudioDecoder::mode() const { return impl_->mode; }
+AudioMode AudioDecoder::mode() const {
+    return impl_->mode;
+}
 
 Result<std::unique_ptr<AudioDecoder>> AudioDecoder::create(uint8_t mode, uint32_t channels,
                                                            uint32_t frequency,
                                                            uint8_t audio_format) {
     if (audio_format != 1) {
-        return make_error(Errc::Unsupported, 0,
-                          fmt::format("audio: sample format {} (only 1 = S16 exists)",
-                                      audio_format));
+        return make_error(
+            Errc::Unsupported, 0,
+            fmt::format("audio: sample format {} (only 1 = S16 exists)", audio_format));
     }
     auto impl = std::make_unique<Impl>();
     impl->mode = static_cast<AudioMode>(mode);
@@ -234,9 +242,9 @@ Result<std::unique_ptr<AudioDecoder>> AudioDecoder::create(uint8_t mode, uint32_
                               "dropped it");
         case AudioMode::Invalid:
         default:
-            return make_error(Errc::BadValue, 0,
-                              fmt::format("audio: data mode {} is not RAW, CELT_0_5_1 or OPUS",
-                                          mode));
+            return make_error(
+                Errc::BadValue, 0,
+                fmt::format("audio: data mode {} is not RAW, CELT_0_5_1 or OPUS", mode));
     }
     return std::unique_ptr<AudioDecoder>(new AudioDecoder(std::move(impl)));
 }

@@ -1,38 +1,50 @@
 #include "decode/codec/bitmap_decoder.h"
 
+#include <fmt/core.h>
+
 #include <array>
 #include <cstring>
-
-#include <fmt/core.h>
 
 namespace spicetap::codec {
 
 namespace {
 
-bool is_colour(PixelFormat f) { return f == PixelFormat::Xrgb32 || f == PixelFormat::Argb32; }
+bool is_colour(PixelFormat f) {
+    return f == PixelFormat::Xrgb32 || f == PixelFormat::Argb32;
+}
 
 uint32_t bits_per_pixel(BitmapFormat f) {
     switch (f) {
         case BitmapFormat::OneBitLe:
-        case BitmapFormat::OneBitBe: return 1;
+        case BitmapFormat::OneBitBe:
+            return 1;
         case BitmapFormat::FourBitLe:
-        case BitmapFormat::FourBitBe: return 4;
+        case BitmapFormat::FourBitBe:
+            return 4;
         case BitmapFormat::EightBit:
-        case BitmapFormat::Alpha8: return 8;
-        case BitmapFormat::Rgb16: return 16;
-        case BitmapFormat::Rgb24: return 24;
+        case BitmapFormat::Alpha8:
+            return 8;
+        case BitmapFormat::Rgb16:
+            return 16;
+        case BitmapFormat::Rgb24:
+            return 24;
         case BitmapFormat::Rgb32:
-        case BitmapFormat::Rgba: return 32;
-        case BitmapFormat::Invalid: return 0;
+        case BitmapFormat::Rgba:
+            return 32;
+        case BitmapFormat::Invalid:
+            return 0;
     }
     return 0;
 }
 
 PixelFormat output_format(BitmapFormat f) {
     switch (f) {
-        case BitmapFormat::Rgba: return PixelFormat::Argb32;
-        case BitmapFormat::Alpha8: return PixelFormat::A8;
-        default: return PixelFormat::Xrgb32;
+        case BitmapFormat::Rgba:
+            return PixelFormat::Argb32;
+        case BitmapFormat::Alpha8:
+            return PixelFormat::A8;
+        default:
+            return PixelFormat::Xrgb32;
     }
 }
 
@@ -45,9 +57,9 @@ Result<void> check_layout(const BitmapDescriptor& b, const Limits& limits) {
     }
     if (b.width > limits.max_width || b.height > limits.max_height ||
         uint64_t{b.width} * b.height > limits.max_pixels) {
-        return make_error(Errc::LimitExceeded, b.data_offset,
-                          fmt::format("bitmap: {}x{} exceeds the configured limits", b.width,
-                                      b.height));
+        return make_error(
+            Errc::LimitExceeded, b.data_offset,
+            fmt::format("bitmap: {}x{} exceeds the configured limits", b.width, b.height));
     }
     if (b.width == 0 || b.height == 0) {
         return {};
@@ -62,10 +74,10 @@ Result<void> check_layout(const BitmapDescriptor& b, const Limits& limits) {
     // The last row needs only its pixels, not its padding.
     const uint64_t needed = uint64_t{b.stride} * (b.height - 1) + row_bytes;
     if (b.data.size() < needed) {
-        return make_error(Errc::Truncated, b.data_offset + b.data.size(),
-                          fmt::format("bitmap: {}x{} {} with stride {} needs {} data bytes, got {}",
-                                      b.width, b.height, bitmap_format_name(b.format), b.stride,
-                                      needed, b.data.size()));
+        return make_error(
+            Errc::Truncated, b.data_offset + b.data.size(),
+            fmt::format("bitmap: {}x{} {} with stride {} needs {} data bytes, got {}", b.width,
+                        b.height, bitmap_format_name(b.format), b.stride, needed, b.data.size()));
     }
     return {};
 }
@@ -146,9 +158,14 @@ void convert_row(BitmapFormat f, const uint8_t* src, uint8_t* dst, uint32_t widt
                 dst[4 * x + 3] = 0xff;
             }
             break;
-        case BitmapFormat::Rgba: std::memcpy(dst, src, size_t{width} * 4); break;
-        case BitmapFormat::Alpha8: std::memcpy(dst, src, width); break;
-        case BitmapFormat::Invalid: break;
+        case BitmapFormat::Rgba:
+            std::memcpy(dst, src, size_t{width} * 4);
+            break;
+        case BitmapFormat::Alpha8:
+            std::memcpy(dst, src, width);
+            break;
+        case BitmapFormat::Invalid:
+            break;
     }
 }
 
@@ -156,17 +173,28 @@ void convert_row(BitmapFormat f, const uint8_t* src, uint8_t* dst, uint32_t widt
 
 const char* bitmap_format_name(uint8_t format) {
     switch (static_cast<BitmapFormat>(format)) {
-        case BitmapFormat::Invalid: return "INVALID";
-        case BitmapFormat::OneBitLe: return "1BIT_LE";
-        case BitmapFormat::OneBitBe: return "1BIT_BE";
-        case BitmapFormat::FourBitLe: return "4BIT_LE";
-        case BitmapFormat::FourBitBe: return "4BIT_BE";
-        case BitmapFormat::EightBit: return "8BIT";
-        case BitmapFormat::Rgb16: return "16BIT";
-        case BitmapFormat::Rgb24: return "24BIT";
-        case BitmapFormat::Rgb32: return "32BIT";
-        case BitmapFormat::Rgba: return "RGBA";
-        case BitmapFormat::Alpha8: return "8BIT_A";
+        case BitmapFormat::Invalid:
+            return "INVALID";
+        case BitmapFormat::OneBitLe:
+            return "1BIT_LE";
+        case BitmapFormat::OneBitBe:
+            return "1BIT_BE";
+        case BitmapFormat::FourBitLe:
+            return "4BIT_LE";
+        case BitmapFormat::FourBitBe:
+            return "4BIT_BE";
+        case BitmapFormat::EightBit:
+            return "8BIT";
+        case BitmapFormat::Rgb16:
+            return "16BIT";
+        case BitmapFormat::Rgb24:
+            return "24BIT";
+        case BitmapFormat::Rgb32:
+            return "32BIT";
+        case BitmapFormat::Rgba:
+            return "RGBA";
+        case BitmapFormat::Alpha8:
+            return "8BIT_A";
     }
     return "unknown";
 }
@@ -213,14 +241,21 @@ Result<void> decode_bitmap(const BitmapDescriptor& b, const Palette* palette, co
     std::array<uint32_t, 256> table{};
     if (bitmap_format_is_indexed(b.format)) {
         if (palette == nullptr) {
-            return make_error(Errc::BadValue, b.data_offset,
-                              fmt::format("bitmap: {} bitmap without a palette",
-                                          bitmap_format_name(b.format)));
+            return make_error(
+                Errc::BadValue, b.data_offset,
+                fmt::format("bitmap: {} bitmap without a palette", bitmap_format_name(b.format)));
         }
         table = palette_table(*palette);
     }
+    const bool drop_alpha = format == BitmapFormat::Rgba && out.format == PixelFormat::Xrgb32;
     for (uint32_t y = 0; y < b.height; ++y) {
-        convert_row(format, source_row(b, y), out.row(y), b.width, table);
+        uint8_t* row = out.row(y);
+        convert_row(format, source_row(b, y), row, b.width, table);
+        if (drop_alpha) {
+            for (uint32_t x = 0; x < b.width; ++x) {
+                row[4 * x + 3] = 0xff;
+            }
+        }
     }
     return {};
 }

@@ -65,8 +65,8 @@ Result<void> decode_bitmap(const BitmapDescriptor& bitmap, const Palette* palett
 
 // A 1-bit bitmap as a mask: `out` is A1 of the bitmap's size; the set bits of the stored
 // bitmap become set bits, inverted when `invert` (QMask flag INVERS). Only 1BIT_LE/1BIT_BE.
-Result<void> decode_bitmap_mask(const BitmapDescriptor& bitmap, bool invert,
-                                const PixelView& out, const Limits& limits = {});
+Result<void> decode_bitmap_mask(const BitmapDescriptor& bitmap, bool invert, const PixelView& out,
+                                const Limits& limits = {});
 
 // 5-bit channel to 8 bits the way pixman and spice-common widen x1r5g5b5: (c << 3) | (c >> 2).
 inline uint32_t rgb555_to_xrgb(uint16_t v) {

@@ -1,8 +1,8 @@
 #include "decode/codec/image_cache.h"
 
-#include <iterator>
-
 #include <fmt/core.h>
+
+#include <iterator>
 
 namespace spicetap::codec {
 

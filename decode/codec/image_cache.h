@@ -60,7 +60,9 @@ struct DecodedImage {
     std::vector<uint8_t> pixels;
 
     static DecodedImage allocate(uint32_t width, uint32_t height, PixelFormat format);
+
     PixelView view() { return PixelView{pixels.data(), width, height, stride, format}; }
+
     const uint8_t* row(uint32_t y) const { return pixels.data() + size_t{y} * stride; }
 };
 
@@ -95,6 +97,7 @@ public:
 
     // The client's DISPLAY_INIT.pixmap_cache_size (pixels). Shrinking evicts at once.
     void set_capacity(uint64_t pixels);
+
     uint64_t capacity() const { return capacity_; }
 
     // CACHE_ME. The server mirrors the cache and invalidates before it would overflow, so
@@ -124,7 +127,9 @@ public:
     void clear();              // INVAL_ALL_PIXMAPS
 
     size_t size() const { return map_.size(); }
+
     uint64_t used_pixels() const { return used_; }
+
     const Stats& stats() const { return stats_; }
 
 private:

@@ -1,16 +1,15 @@
 #include "decode/codec/jpeg_decoder.h"
 
 // jpeglib.h needs size_t and FILE declared first.
+#include <fmt/core.h>
+#include <jerror.h>
+#include <jpeglib.h>
+
 #include <csetjmp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-
-#include <jerror.h>
-#include <jpeglib.h>
-
-#include <fmt/core.h>
 
 #include "decode/codec/bitmap_decoder.h"
 

@@ -36,6 +36,7 @@ struct JpegAlphaData {
     ByteView alpha;
     uint64_t jpeg_offset = 0;   // where `jpeg` starts (base_offset-relative, absolute)
     uint64_t alpha_offset = 0;  // where `alpha` starts
+
     bool top_down() const { return (flags & 1) != 0; }
 };
 

@@ -1,12 +1,11 @@
 #include "decode/codec/lz4_decoder.h"
 
+#include <fmt/core.h>
 #include <lz4.h>
 
 #include <climits>
 #include <cstring>
 #include <memory>
-
-#include <fmt/core.h>
 
 #include "decode/codec/bitmap_decoder.h"
 
@@ -31,9 +30,15 @@ Result<Lz4Header> read_header(ByteView payload, uint32_t width, uint32_t height,
     h.top_down = payload[0] != 0;
     h.format = static_cast<BitmapFormat>(payload[1]);
     switch (h.format) {
-        case BitmapFormat::Rgb16: h.bytes_per_pixel = 2; break;
-        case BitmapFormat::Rgb24: h.bytes_per_pixel = 3; break;
-        case BitmapFormat::Rgb32: h.bytes_per_pixel = 4; break;
+        case BitmapFormat::Rgb16:
+            h.bytes_per_pixel = 2;
+            break;
+        case BitmapFormat::Rgb24:
+            h.bytes_per_pixel = 3;
+            break;
+        case BitmapFormat::Rgb32:
+            h.bytes_per_pixel = 4;
+            break;
         case BitmapFormat::Rgba:
             h.bytes_per_pixel = 4;
             h.out_format = PixelFormat::Argb32;
@@ -46,9 +51,9 @@ Result<Lz4Header> read_header(ByteView payload, uint32_t width, uint32_t height,
     }
     if (width == 0 || height == 0 || width > limits.max_width || height > limits.max_height ||
         uint64_t{width} * height > limits.max_pixels) {
-        return make_error(Errc::LimitExceeded, base,
-                          fmt::format("lz4: image size {}x{} is empty or exceeds the limits",
-                                      width, height));
+        return make_error(
+            Errc::LimitExceeded, base,
+            fmt::format("lz4: image size {}x{} is empty or exceeds the limits", width, height));
     }
     return h;
 }
@@ -58,8 +63,8 @@ void convert_row(BitmapFormat f, const uint8_t* src, uint8_t* dst, uint32_t widt
         uint8_t* d = dst + 4 * x;
         switch (f) {
             case BitmapFormat::Rgb16:
-                store_pixel32(d, rgb555_to_xrgb(static_cast<uint16_t>(src[2 * x] |
-                                                                      src[2 * x + 1] << 8)));
+                store_pixel32(
+                    d, rgb555_to_xrgb(static_cast<uint16_t>(src[2 * x] | src[2 * x + 1] << 8)));
                 break;
             case BitmapFormat::Rgb24:
                 std::memcpy(d, src + 3 * x, 3);
@@ -69,7 +74,9 @@ void convert_row(BitmapFormat f, const uint8_t* src, uint8_t* dst, uint32_t widt
                 std::memcpy(d, src + 4 * x, 3);
                 d[3] = 0xff;
                 break;
-            default: std::memcpy(d, src + 4 * x, 4); break;
+            default:
+                std::memcpy(d, src + 4 * x, 4);
+                break;
         }
     }
 }
@@ -80,8 +87,8 @@ struct StreamDeleter {
 
 }  // namespace
 
-Result<ImageInfo> probe_lz4(ByteView payload, uint32_t width, uint32_t height,
-                            const Limits& limits, uint64_t base_offset) {
+Result<ImageInfo> probe_lz4(ByteView payload, uint32_t width, uint32_t height, const Limits& limits,
+                            uint64_t base_offset) {
     auto header = read_header(payload, width, height, limits, base_offset);
     if (!header) {
         return header.error();
@@ -104,9 +111,9 @@ Result<void> decode_lz4(ByteView payload, const PixelView& out, const Limits& li
     const size_t max_row = (packed_row + 3) & ~size_t{3};
     const size_t capacity = max_row * out.height;
     if (capacity > INT_MAX) {
-        return make_error(Errc::LimitExceeded, base_offset,
-                          fmt::format("lz4: {}x{} image is too large for LZ4", out.width,
-                                      out.height));
+        return make_error(
+            Errc::LimitExceeded, base_offset,
+            fmt::format("lz4: {}x{} image is too large for LZ4", out.width, out.height));
     }
     std::vector<uint8_t> raw(capacity);
     std::unique_ptr<LZ4_streamDecode_t, StreamDeleter> stream(LZ4_createStreamDecode());
@@ -158,6 +165,12 @@ Result<void> decode_lz4(ByteView payload, const PixelView& out, const Limits& li
     for (uint32_t y = 0; y < out.height; ++y) {
         const uint32_t stored = h.top_down ? y : out.height - 1 - y;
         convert_row(h.format, raw.data() + size_t{stored} * row, out.row(y), out.width);
+        if (out.format == PixelFormat::Xrgb32) {
+            // An RGBA image asked for as Xrgb32: the caller wants it opaque.
+            for (uint32_t x = 0; x < out.width; ++x) {
+                out.row(y)[4 * x + 3] = 0xff;
+            }
+        }
     }
     return {};
 }
@@ -171,10 +184,9 @@ Result<std::vector<uint8_t>> decompress_lz4_block(ByteView compressed, uint32_t 
                                       uncompressed_size, max_size));
     }
     std::vector<uint8_t> out(uncompressed_size);
-    const int n = LZ4_decompress_safe(reinterpret_cast<const char*>(compressed.data()),
-                                      reinterpret_cast<char*>(out.data()),
-                                      static_cast<int>(compressed.size()),
-                                      static_cast<int>(uncompressed_size));
+    const int n = LZ4_decompress_safe(
+        reinterpret_cast<const char*>(compressed.data()), reinterpret_cast<char*>(out.data()),
+        static_cast<int>(compressed.size()), static_cast<int>(uncompressed_size));
     if (n < 0 || static_cast<uint32_t>(n) != uncompressed_size) {
         return make_error(Errc::Corrupt, base_offset,
                           fmt::format("lz4: block of {} bytes does not decompress to the announced "

@@ -1,8 +1,8 @@
 #include "decode/codec/palette_cache.h"
 
-#include <algorithm>
-
 #include <fmt/core.h>
+
+#include <algorithm>
 
 namespace spicetap::codec {
 
@@ -63,7 +63,8 @@ void PaletteCache::clear() {
     order_.clear();
 }
 
-Result<PaletteHandle> PaletteCache::resolve(uint8_t flags, const std::optional<Palette>& inline_palette,
+Result<PaletteHandle> PaletteCache::resolve(uint8_t flags,
+                                            const std::optional<Palette>& inline_palette,
                                             uint64_t palette_id) {
     if (flags & bitmap_flags::kPalFromCache) {
         return get(palette_id);

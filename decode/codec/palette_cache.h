@@ -24,8 +24,8 @@ inline constexpr uint8_t kTopDown = 4;       // first stored row is the top row
 }  // namespace bitmap_flags
 
 struct Palette {
-    uint64_t unique = 0;              // cache key chosen by the server
-    std::vector<uint32_t> entries;    // 0x00RRGGBB as sent (top byte not meaningful)
+    uint64_t unique = 0;            // cache key chosen by the server
+    std::vector<uint32_t> entries;  // 0x00RRGGBB as sent (top byte not meaningful)
 };
 
 using PaletteHandle = std::shared_ptr<const Palette>;
@@ -44,9 +44,12 @@ public:
 
     void put(PaletteHandle palette);
     Result<PaletteHandle> get(uint64_t id) const;
+
     bool contains(uint64_t id) const { return map_.contains(id); }
+
     bool remove(uint64_t id);  // INVAL_PALETTE; false when absent
     void clear();              // INVAL_ALL_PALETTES (and display RESET)
+
     size_t size() const { return map_.size(); }
 
     // The palette an indexed image uses, with the cache side effects the reference client
@@ -54,7 +57,8 @@ public:
     // stored when PAL_CACHE_ME is set). Returns a null handle when the image carries no palette
     // (pointer 0); decoders that need one report it. Call this even for images that end up fully
     // clipped, since PAL_CACHE_ME changes state.
-    Result<PaletteHandle> resolve(uint8_t bitmap_flags, const std::optional<Palette>& inline_palette,
+    Result<PaletteHandle> resolve(uint8_t bitmap_flags,
+                                  const std::optional<Palette>& inline_palette,
                                   uint64_t palette_id);
 
 private:

@@ -7,10 +7,10 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <fmt/core.h>
+
 #include <cstring>
 #include <string>
-
-#include <fmt/core.h>
 
 #include "decode/codec/jpeg_decoder.h"
 
@@ -26,11 +26,16 @@ std::string av_error_text(int err) {
 
 AVCodecID codec_id(VideoCodec c) {
     switch (c) {
-        case VideoCodec::Vp8: return AV_CODEC_ID_VP8;
-        case VideoCodec::H264: return AV_CODEC_ID_H264;
-        case VideoCodec::Vp9: return AV_CODEC_ID_VP9;
-        case VideoCodec::H265: return AV_CODEC_ID_HEVC;
-        case VideoCodec::Mjpeg: return AV_CODEC_ID_MJPEG;
+        case VideoCodec::Vp8:
+            return AV_CODEC_ID_VP8;
+        case VideoCodec::H264:
+            return AV_CODEC_ID_H264;
+        case VideoCodec::Vp9:
+            return AV_CODEC_ID_VP9;
+        case VideoCodec::H265:
+            return AV_CODEC_ID_HEVC;
+        case VideoCodec::Mjpeg:
+            return AV_CODEC_ID_MJPEG;
     }
     return AV_CODEC_ID_NONE;
 }
@@ -38,9 +43,11 @@ AVCodecID codec_id(VideoCodec c) {
 struct CodecContextDeleter {
     void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
 };
+
 struct FrameDeleter {
     void operator()(AVFrame* f) const { av_frame_free(&f); }
 };
+
 struct PacketDeleter {
     void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
@@ -49,11 +56,16 @@ struct PacketDeleter {
 
 const char* video_codec_name(uint8_t codec) {
     switch (static_cast<VideoCodec>(codec)) {
-        case VideoCodec::Mjpeg: return "MJPEG";
-        case VideoCodec::Vp8: return "VP8";
-        case VideoCodec::H264: return "H264";
-        case VideoCodec::Vp9: return "VP9";
-        case VideoCodec::H265: return "H265";
+        case VideoCodec::Mjpeg:
+            return "MJPEG";
+        case VideoCodec::Vp8:
+            return "VP8";
+        case VideoCodec::H264:
+            return "H264";
+        case VideoCodec::Vp9:
+            return "VP9";
+        case VideoCodec::H265:
+            return "H265";
     }
     return "unknown";
 }
@@ -103,21 +115,19 @@ struct VideoStreamDecoder::Impl {
         }
         // Accurate rounding keeps the YUV->RGB step from costing PSNR; BGRA in memory is
         // native-endian 0xAARRGGBB on little-endian, our Xrgb32.
-        sws = sws_getCachedContext(sws, src->width, src->height,
-                                   static_cast<AVPixelFormat>(src->format), src->width,
-                                   src->height, AV_PIX_FMT_BGRA,
-                                   SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr,
-                                   nullptr, nullptr);
+        sws = sws_getCachedContext(
+            sws, src->width, src->height, static_cast<AVPixelFormat>(src->format), src->width,
+            src->height, AV_PIX_FMT_BGRA, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT,
+            nullptr, nullptr, nullptr);
         if (sws == nullptr) {
-            return make_error(Errc::Unsupported, base,
-                              fmt::format("{}: cannot convert pixel format {} to BGRA", name(),
-                                          src->format));
+            return make_error(
+                Errc::Unsupported, base,
+                fmt::format("{}: cannot convert pixel format {} to BGRA", name(), src->format));
         }
         VideoFrame out;
         out.mm_time = static_cast<uint32_t>(src->pts == AV_NOPTS_VALUE ? 0 : src->pts);
         out.image = DecodedImage::allocate(static_cast<uint32_t>(src->width),
-                                           static_cast<uint32_t>(src->height),
-                                           PixelFormat::Xrgb32);
+                                           static_cast<uint32_t>(src->height), PixelFormat::Xrgb32);
         uint8_t* dst_planes[4] = {out.image.pixels.data(), nullptr, nullptr, nullptr};
         int dst_strides[4] = {static_cast<int>(out.image.stride), 0, 0, 0};
         sws_scale(sws, src->data, src->linesize, 0, src->height, dst_planes, dst_strides);
@@ -133,9 +143,9 @@ struct VideoStreamDecoder::Impl {
                 return frames;
             }
             if (rc < 0) {
-                return make_error(Errc::Corrupt, base,
-                                  fmt::format("{}: decoding failed: {}", name(),
-                                              av_error_text(rc)));
+                return make_error(
+                    Errc::Corrupt, base,
+                    fmt::format("{}: decoding failed: {}", name(), av_error_text(rc)));
             }
             auto converted = convert(base);
             av_frame_unref(frame.get());
@@ -162,8 +172,8 @@ struct VideoStreamDecoder::Impl {
         packet->size = 0;
         if (rc < 0 && rc != AVERROR(EAGAIN)) {
             return make_error(Errc::Corrupt, base,
-                              fmt::format("{}: frame of {} bytes rejected: {}", name(),
-                                          data.size(), av_error_text(rc)));
+                              fmt::format("{}: frame of {} bytes rejected: {}", name(), data.size(),
+                                          av_error_text(rc)));
         }
         return receive_all(base);
     }
@@ -173,7 +183,9 @@ VideoStreamDecoder::VideoStreamDecoder(std::unique_ptr<Impl> impl) : impl_(std::
 
 VideoStreamDecoder::~VideoStreamDecoder() = default;
 
-VideoCodec VideoStreamDecoder::codec() const { return impl_->codec; }
+VideoCodec VideoStreamDecoder::codec() const {
+    return impl_->codec;
+}
 
 Result<std::unique_ptr<VideoStreamDecoder>> VideoStreamDecoder::create(uint8_t codec,
                                                                        uint32_t width,
@@ -185,9 +197,9 @@ Result<std::unique_ptr<VideoStreamDecoder>> VideoStreamDecoder::create(uint8_t c
     }
     if (width > limits.max_width || height > limits.max_height ||
         uint64_t{width} * height > limits.max_pixels) {
-        return make_error(Errc::LimitExceeded, 0,
-                          fmt::format("video stream: {}x{} exceeds the configured limits", width,
-                                      height));
+        return make_error(
+            Errc::LimitExceeded, 0,
+            fmt::format("video stream: {}x{} exceeds the configured limits", width, height));
     }
     auto impl = std::make_unique<Impl>();
     impl->codec = static_cast<VideoCodec>(codec);
@@ -197,9 +209,9 @@ Result<std::unique_ptr<VideoStreamDecoder>> VideoStreamDecoder::create(uint8_t c
     if (impl->codec != VideoCodec::Mjpeg) {
         const AVCodec* dec = avcodec_find_decoder(codec_id(impl->codec));
         if (dec == nullptr) {
-            return make_error(Errc::Unsupported, 0,
-                              fmt::format("video stream: this libavcodec has no {} decoder",
-                                          impl->name()));
+            return make_error(
+                Errc::Unsupported, 0,
+                fmt::format("video stream: this libavcodec has no {} decoder", impl->name()));
         }
         impl->ctx.reset(avcodec_alloc_context3(dec));
         impl->frame.reset(av_frame_alloc());

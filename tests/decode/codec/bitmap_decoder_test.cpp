@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "decode/codec/bitmap_decoder.h"
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <vector>
 
-#include "decode/codec/bitmap_decoder.h"
 #include "decode/codec/image_cache.h"
 #include "decode/codec/palette_cache.h"
 #include "tests/decode/codec/codec_test_util.h"
@@ -17,7 +17,9 @@ namespace {
 constexpr uint32_t kBack = 0xff112233;  // palette entry 0 as decoded (top byte forced)
 constexpr uint32_t kFore = 0xffaabbcc;  // palette entry 1
 
-Palette two_colour_palette() { return Palette{7, {0x00112233, 0x00aabbcc}}; }
+Palette two_colour_palette() {
+    return Palette{7, {0x00112233, 0x00aabbcc}};
+}
 
 BitmapDescriptor make(BitmapFormat f, uint32_t w, uint32_t h, uint32_t stride,
                       const std::vector<uint8_t>& data, bool top_down = true) {
@@ -67,7 +69,8 @@ TEST_CASE("1-bit bitmaps: LE takes bit 0 first, BE bit 7 first", "[codec][bitmap
     CHECK(row_pixels(be, 0) == std::vector<uint32_t>{B, B, B, B, B, F, B, F, B, B});
 }
 
-TEST_CASE("4-bit bitmaps: LE low nibble first, BE high nibble first, odd width", "[codec][bitmap]") {
+TEST_CASE("4-bit bitmaps: LE low nibble first, BE high nibble first, odd width",
+          "[codec][bitmap]") {
     Palette pal{1, {}};
     for (uint32_t i = 0; i < 16; ++i) {
         pal.entries.push_back(0x00010101u * i);
@@ -110,6 +113,9 @@ TEST_CASE("24-bit, 32-bit, RGBA and 8BIT_A bitmaps", "[codec][bitmap]") {
     auto rgba = decode(make(BitmapFormat::Rgba, 2, 1, 8, bgrx));
     CHECK(rgba.format == PixelFormat::Argb32);
     CHECK(row_pixels(rgba, 0) == std::vector<uint32_t>{0x00030201, 0x7f302010});
+    auto opaque = DecodedImage::allocate(2, 1, PixelFormat::Xrgb32);  // RGBA asked as Xrgb32
+    REQUIRE(decode_bitmap(make(BitmapFormat::Rgba, 2, 1, 8, bgrx), nullptr, opaque.view()));
+    CHECK(row_pixels(opaque, 0) == std::vector<uint32_t>{0xff030201, 0xff302010});
 
     const std::vector<uint8_t> alpha{0x00, 0x80, 0xff, 0x00, 0x11, 0x22, 0x33, 0x00};
     auto a8 = decode(make(BitmapFormat::Alpha8, 3, 2, 4, alpha));
@@ -177,20 +183,20 @@ TEST_CASE("1-bit bitmaps as A1 masks, plain and inverted", "[codec][bitmap]") {
     CHECK(mask.row(0)[0] == 0x01);
     CHECK(mask.row(1)[0] == 0x80);
 
-    REQUIRE(decode_bitmap_mask(make(BitmapFormat::OneBitLe, 8, 2, 1, data, false), true,
-                               mask.view()));
+    REQUIRE(
+        decode_bitmap_mask(make(BitmapFormat::OneBitLe, 8, 2, 1, data, false), true, mask.view()));
     CHECK(mask.row(0)[0] == 0xfe);  // bottom-up: row 0 is the stored 0x01, inverted
     CHECK(mask.row(1)[0] == 0x7f);
 
-    auto not_mask = decode_bitmap_mask(make(BitmapFormat::EightBit, 2, 1, 2, data), false,
-                                       mask.view());
+    auto not_mask =
+        decode_bitmap_mask(make(BitmapFormat::EightBit, 2, 1, 2, data), false, mask.view());
     REQUIRE_FALSE(not_mask);
     CHECK(not_mask.error().code == Errc::Unsupported);
 }
 
 TEST_CASE("parse_palette reads unique, count and entries", "[codec][bitmap][palette]") {
-    const std::vector<uint8_t> wire{0x09, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0x00,
-                                    0x33, 0x22, 0x11, 0x00, 0xcc, 0xbb, 0xaa, 0x00};
+    const std::vector<uint8_t> wire{0x09, 0,    0,    0,    0,    0,    0,    0x01, 0x02,
+                                    0x00, 0x33, 0x22, 0x11, 0x00, 0xcc, 0xbb, 0xaa, 0x00};
     auto p = parse_palette(wire, 50);
     REQUIRE(p);
     CHECK(p->unique == 0x0100000000000009ull);

@@ -1,14 +1,14 @@
 // Helpers shared by the codec tests: pixel access, test pictures and PSNR.
 #pragma once
 
+#include <jpeglib.h>
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
-
-#include <jpeglib.h>
 
 #include "decode/codec/image_cache.h"
 
@@ -29,8 +29,8 @@ inline std::vector<uint8_t> test_picture_bgr(uint32_t w, uint32_t h, int frame =
             uint8_t* p = &out[(size_t{y} * w + x) * 3];
             const double fx = static_cast<double>(x) / w;
             const double fy = static_cast<double>(y) / h;
-            p[0] = static_cast<uint8_t>(40 + 170 * fx);                                   // B
-            p[1] = static_cast<uint8_t>(40 + 170 * fy);                                   // G
+            p[0] = static_cast<uint8_t>(40 + 170 * fx);                                       // B
+            p[1] = static_cast<uint8_t>(40 + 170 * fy);                                       // G
             p[2] = static_cast<uint8_t>(128 + 90 * std::sin(6.0 * (fx + fy) + 0.3 * frame));  // R
         }
     }
@@ -55,8 +55,8 @@ inline double psnr_vs_bgr(const codec::DecodedImage& img, const std::vector<uint
 }
 
 // Encodes packed B,G,R rows as a baseline JPEG with libjpeg (4:4:4 when `full_chroma`).
-inline std::vector<uint8_t> encode_jpeg_bgr(const std::vector<uint8_t>& bgr, uint32_t w,
-                                            uint32_t h, int quality, bool full_chroma = true) {
+inline std::vector<uint8_t> encode_jpeg_bgr(const std::vector<uint8_t>& bgr, uint32_t w, uint32_t h,
+                                            int quality, bool full_chroma = true) {
     jpeg_compress_struct cinfo;
     jpeg_error_mgr jerr;
     cinfo.err = jpeg_std_error(&jerr);

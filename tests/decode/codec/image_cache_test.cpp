@@ -1,6 +1,7 @@
+#include "decode/codec/image_cache.h"
+
 #include <catch2/catch.hpp>
 
-#include "decode/codec/image_cache.h"
 #include "tests/decode/codec/codec_test_util.h"
 
 using namespace spicetap;

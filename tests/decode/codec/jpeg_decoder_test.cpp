@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "decode/codec/jpeg_decoder.h"
 
+#include <catch2/catch.hpp>
 #include <vector>
 
 #include "decode/codec/image_cache.h"
-#include "decode/codec/jpeg_decoder.h"
 #include "tests/decode/codec/codec_test_util.h"
 
 using namespace spicetap;

@@ -53,11 +53,10 @@ std::vector<uint8_t> reference_bgr(const std::vector<uint8_t>& jpeg, uint32_t& w
     w = static_cast<uint32_t>(frame->width);
     h = static_cast<uint32_t>(frame->height);
     std::vector<uint8_t> bgr(size_t{w} * h * 3);
-    SwsContext* sws = sws_getContext(frame->width, frame->height,
-                                     static_cast<AVPixelFormat>(frame->format), frame->width,
-                                     frame->height, AV_PIX_FMT_BGR24,
-                                     SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT,
-                                     nullptr, nullptr, nullptr);
+    SwsContext* sws = sws_getContext(
+        frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), frame->width,
+        frame->height, AV_PIX_FMT_BGR24, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT,
+        nullptr, nullptr, nullptr);
     uint8_t* dst[4] = {bgr.data(), nullptr, nullptr, nullptr};
     int dst_stride[4] = {static_cast<int>(w * 3), 0, 0, 0};
     sws_scale(sws, frame->data, frame->linesize, 0, frame->height, dst, dst_stride);

@@ -1,13 +1,13 @@
-#include <catch2/catch.hpp>
+#include "decode/codec/lz4_decoder.h"
 
 #include <lz4.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <vector>
 
 #include "decode/codec/bitmap_decoder.h"
 #include "decode/codec/image_cache.h"
-#include "decode/codec/lz4_decoder.h"
 #include "tests/decode/codec/codec_test_util.h"
 
 using namespace spicetap;
@@ -22,8 +22,7 @@ namespace {
 std::vector<uint8_t> server_lz4(const std::vector<uint8_t>& stored, uint32_t stride,
                                 uint32_t height, bool top_down, BitmapFormat format,
                                 uint32_t rows_per_block) {
-    std::vector<uint8_t> out{static_cast<uint8_t>(top_down ? 1 : 0),
-                             static_cast<uint8_t>(format)};
+    std::vector<uint8_t> out{static_cast<uint8_t>(top_down ? 1 : 0), static_cast<uint8_t>(format)};
     LZ4_stream_t* stream = LZ4_createStream();
     for (uint32_t row = 0; row < height; row += rows_per_block) {
         const uint32_t n = std::min(rows_per_block, height - row);
@@ -82,22 +81,23 @@ TEST_CASE("LZ4 images in spice-server's layout: 32-bit, 24-bit, RGBA, top-down a
     for (bool top_down : {true, false}) {
         for (uint32_t per_block : {1u, 4u, 9u}) {
             auto s32 = store_rows(w, h, 4, w * 4, top_down);
-            auto img32 = decode(server_lz4(s32, w * 4, h, top_down, BitmapFormat::Rgb32, per_block),
-                                w, h);
+            auto img32 =
+                decode(server_lz4(s32, w * 4, h, top_down, BitmapFormat::Rgb32, per_block), w, h);
             CHECK(img32.format == PixelFormat::Xrgb32);
 
             auto s24 = store_rows(w, h, 3, w * 3, top_down);
-            auto img24 = decode(server_lz4(s24, w * 3, h, top_down, BitmapFormat::Rgb24, per_block),
-                                w, h);
+            auto img24 =
+                decode(server_lz4(s24, w * 3, h, top_down, BitmapFormat::Rgb24, per_block), w, h);
 
-            auto rgba = decode(server_lz4(s32, w * 4, h, top_down, BitmapFormat::Rgba, per_block),
-                               w, h);
+            auto rgba =
+                decode(server_lz4(s32, w * 4, h, top_down, BitmapFormat::Rgba, per_block), w, h);
             CHECK(rgba.format == PixelFormat::Argb32);
 
             bool all_match = true;
             for (uint32_t y = 0; y < h; ++y) {
                 for (uint32_t x = 0; x < w; ++x) {
-                    const uint32_t bgr = uint32_t{sample(x, y, 0)} | uint32_t{sample(x, y, 1)} << 8 |
+                    const uint32_t bgr = uint32_t{sample(x, y, 0)} |
+                                         uint32_t{sample(x, y, 1)} << 8 |
                                          uint32_t{sample(x, y, 2)} << 16;
                     all_match &= pixel32(img32, x, y) == (0xff000000u | bgr);
                     all_match &= pixel32(img24, x, y) == (0xff000000u | bgr);
@@ -110,8 +110,7 @@ TEST_CASE("LZ4 images in spice-server's layout: 32-bit, 24-bit, RGBA, top-down a
     }
 }
 
-TEST_CASE("LZ4 16-bit images widen x1r5g5b5; rows padded to 4 bytes are accepted",
-          "[codec][lz4]") {
+TEST_CASE("LZ4 16-bit images widen x1r5g5b5; rows padded to 4 bytes are accepted", "[codec][lz4]") {
     const uint32_t w = 3, h = 4;
     // Packed rows (6 bytes) and 4-byte aligned rows (8 bytes) as a server with a padded
     // bitmap stride would send them.
@@ -155,15 +154,15 @@ TEST_CASE("LZ4 errors name the codec and the offset", "[codec][lz4]") {
     CHECK_FALSE(decode_lz4(std::vector<uint8_t>{1, 8}, img.view()));  // no block at all
 
     // A stream for a taller image decodes past this one.
-    auto tall = server_lz4(store_rows(w, 8, 4, w * 4, true), w * 4, 8, true,
-                           BitmapFormat::Rgb32, 8);
+    auto tall =
+        server_lz4(store_rows(w, 8, 4, w * 4, true), w * 4, 8, true, BitmapFormat::Rgb32, 8);
     auto e3 = decode_lz4(tall, img.view());
     REQUIRE_FALSE(e3);
     CHECK(e3.error().code == Errc::Corrupt);
 
     // A stream for a shorter image leaves rows missing.
-    auto small = server_lz4(store_rows(w, 2, 4, w * 4, true), w * 4, 2, true,
-                            BitmapFormat::Rgb32, 2);
+    auto small =
+        server_lz4(store_rows(w, 2, 4, w * 4, true), w * 4, 2, true, BitmapFormat::Rgb32, 2);
     auto e4 = decode_lz4(small, img.view());
     REQUIRE_FALSE(e4);
     CHECK(e4.error().code == Errc::Corrupt);

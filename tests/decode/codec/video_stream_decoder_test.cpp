@@ -21,7 +21,9 @@ using namespace spicetap::codec;
 
 // libx265 3.5 leaks a few small allocations inside its encoder setup; they are not ours, so
 // LeakSanitizer (when built with SPICETAP_SANITIZE) is told to ignore that library.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libx265.so\n"; }
+extern "C" const char* __lsan_default_suppressions() {
+    return "leak:libx265.so\n";
+}
 
 // The encoders and the corrupt-input cases make libav chatty; the assertions say what matters.
 static const bool kQuietLibav = [] {
@@ -36,7 +38,9 @@ constexpr uint32_t kW = 128;
 constexpr uint32_t kH = 96;
 constexpr int kFrames = 8;
 
-uint32_t mm_time_of(int frame) { return 5000 + 33 * static_cast<uint32_t>(frame); }
+uint32_t mm_time_of(int frame) {
+    return 5000 + 33 * static_cast<uint32_t>(frame);
+}
 
 struct Clip {
     std::vector<std::vector<uint8_t>> packets;
@@ -110,7 +114,9 @@ std::optional<Clip> encode_clip(const char* encoder, const std::map<std::string,
     return clip;
 }
 
-int frame_index(uint32_t mm_time) { return static_cast<int>((mm_time - 5000) / 33); }
+int frame_index(uint32_t mm_time) {
+    return static_cast<int>((mm_time - 5000) / 33);
+}
 
 // Feeds the clip frame by frame and checks every decoded frame against its source picture.
 void check_round_trip(uint8_t codec, const Clip& clip) {
@@ -136,7 +142,8 @@ void check_round_trip(uint8_t codec, const Clip& clip) {
         REQUIRE(f.image.width == kW);
         REQUIRE(f.image.height == kH);
         CHECK((pixel32(f.image, 7, 9) >> 24) == 0xff);
-        worst = std::min(worst, psnr_vs_bgr(f.image, test_picture_bgr(kW, kH, frame_index(f.mm_time))));
+        worst =
+            std::min(worst, psnr_vs_bgr(f.image, test_picture_bgr(kW, kH, frame_index(f.mm_time))));
     }
     CHECK(frame_index(frames.back().mm_time) == kFrames - 1);
     INFO(video_codec_name(codec) << " worst PSNR " << worst);
@@ -168,9 +175,8 @@ TEST_CASE("MJPEG stream frames are plain JPEGs", "[codec][video]") {
 }
 
 TEST_CASE("VP8 stream round trip (libvpx encoder)", "[codec][video]") {
-    auto clip = encode_clip("libvpx", {{"deadline", "good"}, {"lag-in-frames", "0"},
-                                       {"cpu-used", "4"}},
-                            40'000'000);
+    auto clip = encode_clip(
+        "libvpx", {{"deadline", "good"}, {"lag-in-frames", "0"}, {"cpu-used", "4"}}, 40'000'000);
     if (!clip) {
         WARN("libavcodec has no libvpx (VP8) encoder: VP8 round trip not tested");
         return;
@@ -179,8 +185,11 @@ TEST_CASE("VP8 stream round trip (libvpx encoder)", "[codec][video]") {
 }
 
 TEST_CASE("VP9 stream round trip (libvpx-vp9 encoder)", "[codec][video]") {
-    auto clip = encode_clip("libvpx-vp9", {{"deadline", "realtime"}, {"lag-in-frames", "0"},
-                                           {"cpu-used", "8"}, {"crf", "4"}, {"b", "0"}});
+    auto clip = encode_clip("libvpx-vp9", {{"deadline", "realtime"},
+                                           {"lag-in-frames", "0"},
+                                           {"cpu-used", "8"},
+                                           {"crf", "4"},
+                                           {"b", "0"}});
     if (!clip) {
         WARN("libavcodec has no libvpx-vp9 encoder: VP9 round trip not tested");
         return;
@@ -189,8 +198,8 @@ TEST_CASE("VP9 stream round trip (libvpx-vp9 encoder)", "[codec][video]") {
 }
 
 TEST_CASE("H.264 stream round trip (libx264 encoder, Annex-B)", "[codec][video]") {
-    auto clip = encode_clip("libx264", {{"preset", "veryfast"}, {"tune", "zerolatency"},
-                                        {"crf", "8"}});
+    auto clip =
+        encode_clip("libx264", {{"preset", "veryfast"}, {"tune", "zerolatency"}, {"crf", "8"}});
     if (!clip) {
         WARN("libavcodec has no libx264 encoder: H.264 round trip not tested");
         return;
@@ -202,8 +211,10 @@ TEST_CASE("H.264 stream round trip (libx264 encoder, Annex-B)", "[codec][video]"
 }
 
 TEST_CASE("H.265 stream round trip (libx265 encoder, Annex-B)", "[codec][video]") {
-    auto clip = encode_clip("libx265", {{"preset", "ultrafast"}, {"tune", "zerolatency"},
-                                        {"crf", "8"}, {"x265-params", "log-level=none"}});
+    auto clip = encode_clip("libx265", {{"preset", "ultrafast"},
+                                        {"tune", "zerolatency"},
+                                        {"crf", "8"},
+                                        {"x265-params", "log-level=none"}});
     if (!clip) {
         WARN("libavcodec has no libx265 encoder: H.265 round trip not tested");
         return;
