@@ -99,9 +99,15 @@ Result<void> ZlibGlzDecoder::inflate(ByteView payload, bool header_only) {
         return zlib_failure(ret);
     }
     if (s.avail_out != 0) {
-        return zlib_glz_error(ret == Z_STREAM_END ? Errc::Corrupt : Errc::Truncated, in_offset(),
-                              fmt::format("inflates to {} bytes, glz_data_size says {}",
-                                          kGlzHeaderSize - s.avail_out, h.glz_data_size));
+        const size_t produced = kGlzHeaderSize - s.avail_out;
+        if (ret == Z_STREAM_END) {
+            return zlib_glz_error(Errc::Corrupt, in_offset(),
+                                  fmt::format("inflates to {} bytes, glz_data_size says {}",
+                                              produced, h.glz_data_size));
+        }
+        return zlib_glz_error(Errc::Truncated, in_offset(),
+                              fmt::format("zlib stream is cut short after {} inflated bytes",
+                                          produced));
     }
     inflated_size_ = kGlzHeaderSize;
     if (header_only) {
