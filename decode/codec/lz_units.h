@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,21 +27,17 @@ struct PassStatus {
 template <typename T>
 inline void copy_match(T* dst, size_t ofs, size_t len) {
     const T* src = dst - ofs;
+    if (len <= 16) {  // short matches dominate text; a forward loop also handles overlap
+        for (size_t i = 0; i < len; ++i) {
+            dst[i] = src[i];
+        }
+        return;
+    }
     if (ofs == 1) {
         std::fill_n(dst, len, *src);
         return;
     }
-    if (len <= ofs) {
-        if (len <= 8) {
-            for (size_t i = 0; i < len; ++i) {
-                dst[i] = src[i];
-            }
-        } else {
-            std::memcpy(dst, src, len * sizeof(T));
-        }
-        return;
-    }
-    // Overlapping: the output repeats with period ofs, so copy ever larger whole periods.
+    // Longer: whole periods of the (possibly overlapping) source at a time, growing each step.
     while (len != 0) {
         const size_t n = std::min(len, static_cast<size_t>(dst - src));
         std::memcpy(dst, src, n * sizeof(T));
@@ -61,15 +58,28 @@ struct RgbUnit {
     uint32_t top = 0;
 
     void literals(const uint8_t* in, uint32_t* out, size_t n) const {
-        for (size_t i = 0; i < n; ++i, in += 3) {
-            out[i] = top | uint32_t{in[0]} | (uint32_t{in[1]} << 8) | (uint32_t{in[2]} << 16);
+        // All but the last pixel may load 4 bytes: the next pixel's bytes follow in the run.
+        size_t i = 0;
+        for (; i + 1 < n; ++i, in += 3) {
+            uint32_t v;
+            std::memcpy(&v, in, 4);
+            out[i] = top | (le32(v) & 0x00ffffffu);
         }
+        out[i] = top | uint32_t{in[0]} | (uint32_t{in[1]} << 8) | (uint32_t{in[2]} << 16);
     }
 
     static void match(uint32_t* out, size_t ofs, size_t len) { copy_match(out, ofs, len); }
 
     static void copy_from(uint32_t* dst, const uint32_t* src, size_t len) {
         std::memcpy(dst, src, len * sizeof(uint32_t));
+    }
+
+private:
+    static uint32_t le32(uint32_t v) {
+        if constexpr (std::endian::native == std::endian::big) {
+            return __builtin_bswap32(v);
+        }
+        return v;
     }
 };
 
