@@ -121,8 +121,9 @@ struct AlphaUnit {
     }
 
     static void match(uint32_t* out, size_t ofs, size_t len) {
+        const uint32_t* src = out - ofs;
         for (size_t i = 0; i < len; ++i) {
-            out[i] = (out[i] & 0x00ffffffu) | (out[i - ofs] & 0xff000000u);
+            out[i] = (out[i] & 0x00ffffffu) | (src[i] & 0xff000000u);
         }
     }
 
