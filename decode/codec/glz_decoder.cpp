@@ -132,8 +132,7 @@ PassStatus glz_pass(GlzCursor& in, uint32_t* out, size_t count, const Unit& unit
         if (dist == 0) {
             pofs += 1;
             if (pofs > op) {
-                return {"match refers to before the start of the image", Errc::Corrupt,
-                        at(token)};
+                return {"match refers to before the start of the image", Errc::Corrupt, at(token)};
             }
             Unit::match(out + op, pofs, len);
         } else {
@@ -164,10 +163,8 @@ PassStatus glz_pass(GlzCursor& in, uint32_t* out, size_t count, const Unit& unit
 }
 
 template PassStatus glz_pass<RgbUnit>(GlzCursor&, uint32_t*, size_t, const RgbUnit&, GlzRefs&);
-template PassStatus glz_pass<Rgb16Unit>(GlzCursor&, uint32_t*, size_t, const Rgb16Unit&,
-                                        GlzRefs&);
-template PassStatus glz_pass<AlphaUnit>(GlzCursor&, uint32_t*, size_t, const AlphaUnit&,
-                                        GlzRefs&);
+template PassStatus glz_pass<Rgb16Unit>(GlzCursor&, uint32_t*, size_t, const Rgb16Unit&, GlzRefs&);
+template PassStatus glz_pass<AlphaUnit>(GlzCursor&, uint32_t*, size_t, const AlphaUnit&, GlzRefs&);
 
 }  // namespace lz_detail
 
@@ -198,9 +195,9 @@ GlzDecoder::~GlzDecoder() = default;
 
 Result<GlzHeader> GlzDecoder::read_header(ByteView stream) const {
     if (stream.size() < kGlzHeaderSize) {
-        return glz_error(Errc::Truncated, stream.size(),
-                         fmt::format("header needs {} bytes, have {}", kGlzHeaderSize,
-                                     stream.size()));
+        return glz_error(
+            Errc::Truncated, stream.size(),
+            fmt::format("header needs {} bytes, have {}", kGlzHeaderSize, stream.size()));
     }
     const uint8_t* p = stream.data();
     if (read_be32(p) != lz::kMagic) {
@@ -223,9 +220,9 @@ Result<GlzHeader> GlzDecoder::read_header(ByteView stream) const {
     h.type = static_cast<LzImageType>(type);
     if (h.type != LzImageType::Rgb16 && h.type != LzImageType::Rgb24 &&
         h.type != LzImageType::Rgb32 && h.type != LzImageType::Rgba) {
-        return glz_image_error(Errc::Unsupported, 8, h.id,
-                               fmt::format("{} images are not carried by GLZ",
-                                           lz_image_type_name(h.type)));
+        return glz_image_error(
+            Errc::Unsupported, 8, h.id,
+            fmt::format("{} images are not carried by GLZ", lz_image_type_name(h.type)));
     }
     if (h.width == 0 || h.height == 0) {
         return glz_image_error(Errc::BadValue, 9, h.id,
@@ -268,7 +265,9 @@ Result<GlzHeader> GlzDecoder::decode_into_window(ByteView stream) {
     PassStatus st;
     switch (h.type) {
         case LzImageType::Rgb24:
-        case LzImageType::Rgb32: st = glz_pass(in, pixels.data(), gross, RgbUnit{0}, refs); break;
+        case LzImageType::Rgb32:
+            st = glz_pass(in, pixels.data(), gross, RgbUnit{0}, refs);
+            break;
         case LzImageType::Rgb16:
             st = glz_pass(in, pixels.data(), gross, Rgb16Unit{0}, refs);
             break;
@@ -278,26 +277,26 @@ Result<GlzHeader> GlzDecoder::decode_into_window(ByteView stream) {
                 st = glz_pass(in, pixels.data(), gross, AlphaUnit{}, refs);
             }
             break;
-        default: break;  // read_header let only the types above through
+        default:
+            break;  // read_header let only the types above through
     }
     if (!st.ok()) {
         if (refs.missing) {
             missing_ = refs.missing;
             const GlzAbsence why = window_.why_missing(*refs.missing);
             return glz_image_error(
-                why == GlzAbsence::EvictedByCap ? Errc::LimitExceeded : Errc::Corrupt, st.at,
-                h.id,
+                why == GlzAbsence::EvictedByCap ? Errc::LimitExceeded : Errc::Corrupt, st.at, h.id,
                 fmt::format("refers to image {} (distance {}), which is {}", *refs.missing,
                             h.id - *refs.missing, glz_absence_name(why)));
         }
-        return glz_image_error(st.code, st.at, h.id,
-                               fmt::format("{} {}x{}: {}", lz_image_type_name(h.type), h.width,
-                                           h.height, st.what));
+        return glz_image_error(
+            st.code, st.at, h.id,
+            fmt::format("{} {}x{}: {}", lz_image_type_name(h.type), h.width, h.height, st.what));
     }
     if (in.p != in.end) {
-        return glz_image_error(Errc::Corrupt, static_cast<size_t>(in.p - in.begin), h.id,
-                               fmt::format("{} bytes left over after the image",
-                                           static_cast<size_t>(in.end - in.p)));
+        return glz_image_error(
+            Errc::Corrupt, static_cast<size_t>(in.p - in.begin), h.id,
+            fmt::format("{} bytes left over after the image", static_cast<size_t>(in.end - in.p)));
     }
     work_->id = h.id;
     work_->win_head_dist = h.win_head_dist;
@@ -310,7 +309,9 @@ Result<GlzHeader> GlzDecoder::decode_into_window(ByteView stream) {
     return h;
 }
 
-Result<GlzHeader> GlzDecoder::decode(ByteView stream) { return decode_into_window(stream); }
+Result<GlzHeader> GlzDecoder::decode(ByteView stream) {
+    return decode_into_window(stream);
+}
 
 Result<void> GlzDecoder::decode(ByteView stream, const PixelView& out) {
     auto parsed = read_header(stream);
@@ -320,10 +321,10 @@ Result<void> GlzDecoder::decode(ByteView stream, const PixelView& out) {
     const GlzHeader& h = *parsed;
     if (out.data == nullptr || out.width != h.width || out.height != h.height ||
         !format_accepts(h.type, out.format) || out.stride < bytes_per_row(out.format, h.width)) {
-        return glz_image_error(Errc::BadValue, 0, h.id,
-                               fmt::format("output view {}x{} does not fit the {} {}x{} image",
-                                           out.width, out.height, lz_image_type_name(h.type),
-                                           h.width, h.height));
+        return glz_image_error(
+            Errc::BadValue, 0, h.id,
+            fmt::format("output view {}x{} does not fit the {} {}x{} image", out.width, out.height,
+                        lz_image_type_name(h.type), h.width, h.height));
     }
     auto done = decode_into_window(stream);
     if (!done) {

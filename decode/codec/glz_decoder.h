@@ -43,8 +43,8 @@ struct GlzHeader {
 inline constexpr size_t kGlzHeaderSize = 33;
 
 struct GlzDecodeStats {
-    uint64_t cross_image_refs = 0;     // matches that copied from an earlier image
-    uint64_t cross_image_pixels = 0;   // pixels they copied
+    uint64_t cross_image_refs = 0;              // matches that copied from an earlier image
+    uint64_t cross_image_pixels = 0;            // pixels they copied
     std::optional<uint64_t> oldest_referenced;  // smallest image id referenced
 };
 

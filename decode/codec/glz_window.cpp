@@ -6,9 +6,12 @@ namespace spicetap::codec {
 
 const char* glz_absence_name(GlzAbsence why) {
     switch (why) {
-        case GlzAbsence::NotSeen: return "not seen (yet)";
-        case GlzAbsence::Released: return "released by the stream's window";
-        case GlzAbsence::EvictedByCap: return "evicted by the window's memory cap";
+        case GlzAbsence::NotSeen:
+            return "not seen (yet)";
+        case GlzAbsence::Released:
+            return "released by the stream's window";
+        case GlzAbsence::EvictedByCap:
+            return "evicted by the window's memory cap";
     }
     return "missing";
 }

@@ -37,9 +37,9 @@ struct GlzImage {
 };
 
 enum class GlzAbsence : uint8_t {
-    NotSeen,        // never arrived (yet): out of order, or the capture started later
-    Released,       // the stream said it can no longer be referenced
-    EvictedByCap,   // dropped by our memory cap
+    NotSeen,       // never arrived (yet): out of order, or the capture started later
+    Released,      // the stream said it can no longer be referenced
+    EvictedByCap,  // dropped by our memory cap
 };
 
 const char* glz_absence_name(GlzAbsence why);
@@ -51,10 +51,12 @@ public:
     };
 
     GlzWindow() : GlzWindow(Config{}) {}
+
     explicit GlzWindow(Config config) : config_(config) {}
 
     // glz_dictionary_window_size (pixels) from the client's DISPLAY_INIT; 0 = unknown.
     void set_window_size(uint32_t pixels) { window_size_ = pixels; }
+
     uint32_t window_size() const { return window_size_; }
 
     // Pixels the window keeps at most before evicting the oldest images on its own.
@@ -73,7 +75,9 @@ public:
     void clear();
 
     size_t image_count() const { return images_.size(); }
+
     uint64_t stored_pixels() const { return stored_pixels_; }
+
     std::optional<uint64_t> oldest_id() const;
     std::optional<uint64_t> newest_id() const;
 

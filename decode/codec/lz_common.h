@@ -40,22 +40,29 @@ constexpr bool is_palette(LzImageType t) {
 constexpr uint32_t pixels_per_byte(LzImageType t) {
     switch (t) {
         case LzImageType::Plt1Le:
-        case LzImageType::Plt1Be: return 8;
+        case LzImageType::Plt1Be:
+            return 8;
         case LzImageType::Plt4Le:
-        case LzImageType::Plt4Be: return 2;
-        default: return 1;
+        case LzImageType::Plt4Be:
+            return 2;
+        default:
+            return 1;
     }
 }
 
 // Bytes per pixel of the image the encoder saw; RGB types require stride == width * this.
 constexpr uint32_t bytes_per_pixel(LzImageType t) {
     switch (t) {
-        case LzImageType::Rgb16: return 2;
-        case LzImageType::Rgb24: return 3;
+        case LzImageType::Rgb16:
+            return 2;
+        case LzImageType::Rgb24:
+            return 3;
         case LzImageType::Rgb32:
         case LzImageType::Rgba:
-        case LzImageType::Xxxa: return 4;
-        default: return 1;
+        case LzImageType::Xxxa:
+            return 4;
+        default:
+            return 1;
     }
 }
 
@@ -63,9 +70,12 @@ constexpr uint32_t bytes_per_pixel(LzImageType t) {
 constexpr PixelFormat output_format(LzImageType t) {
     switch (t) {
         case LzImageType::Rgba:
-        case LzImageType::Xxxa: return PixelFormat::Argb32;
-        case LzImageType::A8: return PixelFormat::A8;
-        default: return PixelFormat::Xrgb32;
+        case LzImageType::Xxxa:
+            return PixelFormat::Argb32;
+        case LzImageType::A8:
+            return PixelFormat::A8;
+        default:
+            return PixelFormat::Xrgb32;
     }
 }
 

@@ -11,18 +11,30 @@ namespace spicetap::codec {
 
 const char* lz_image_type_name(LzImageType type) {
     switch (type) {
-        case LzImageType::Invalid: return "INVALID";
-        case LzImageType::Plt1Le: return "PLT1_LE";
-        case LzImageType::Plt1Be: return "PLT1_BE";
-        case LzImageType::Plt4Le: return "PLT4_LE";
-        case LzImageType::Plt4Be: return "PLT4_BE";
-        case LzImageType::Plt8: return "PLT8";
-        case LzImageType::Rgb16: return "RGB16";
-        case LzImageType::Rgb24: return "RGB24";
-        case LzImageType::Rgb32: return "RGB32";
-        case LzImageType::Rgba: return "RGBA";
-        case LzImageType::Xxxa: return "XXXA";
-        case LzImageType::A8: return "A8";
+        case LzImageType::Invalid:
+            return "INVALID";
+        case LzImageType::Plt1Le:
+            return "PLT1_LE";
+        case LzImageType::Plt1Be:
+            return "PLT1_BE";
+        case LzImageType::Plt4Le:
+            return "PLT4_LE";
+        case LzImageType::Plt4Be:
+            return "PLT4_BE";
+        case LzImageType::Plt8:
+            return "PLT8";
+        case LzImageType::Rgb16:
+            return "RGB16";
+        case LzImageType::Rgb24:
+            return "RGB24";
+        case LzImageType::Rgb32:
+            return "RGB32";
+        case LzImageType::Rgba:
+            return "RGBA";
+        case LzImageType::Xxxa:
+            return "XXXA";
+        case LzImageType::A8:
+            return "A8";
     }
     return "UNKNOWN";
 }
@@ -145,11 +157,14 @@ DecodeError lz_error(Errc code, uint64_t offset, std::string_view what) {
 
 bool format_accepts(LzImageType type, PixelFormat f) {
     switch (lz::output_format(type)) {
-        case PixelFormat::Xrgb32: return f == PixelFormat::Xrgb32 || f == PixelFormat::Argb32;
+        case PixelFormat::Xrgb32:
+            return f == PixelFormat::Xrgb32 || f == PixelFormat::Argb32;
         case PixelFormat::Argb32:
             return f == PixelFormat::Argb32 || (type == LzImageType::Xxxa && f == PixelFormat::A8);
-        case PixelFormat::A8: return f == PixelFormat::A8;
-        case PixelFormat::A1: return false;
+        case PixelFormat::A8:
+            return f == PixelFormat::A8;
+        case PixelFormat::A1:
+            return false;
     }
     return false;
 }
@@ -186,9 +201,9 @@ void merge_alpha(const uint8_t* src, size_t row_units, const PixelView& out, boo
 
 Result<LzHeader> LzDecoder::read_header(ByteView stream) const {
     if (stream.size() < kLzHeaderSize) {
-        return lz_error(Errc::Truncated, stream.size(),
-                        fmt::format("header needs {} bytes, have {}", kLzHeaderSize,
-                                    stream.size()));
+        return lz_error(
+            Errc::Truncated, stream.size(),
+            fmt::format("header needs {} bytes, have {}", kLzHeaderSize, stream.size()));
     }
     const uint8_t* p = stream.data();
     if (read_be32(p) != lz::kMagic) {
@@ -229,15 +244,14 @@ Result<LzHeader> LzDecoder::read_header(ByteView stream) const {
         }
     } else if (uint64_t{h.stride} != uint64_t{h.width} * lz::bytes_per_pixel(h.type)) {
         return lz_error(Errc::BadValue, 20,
-                        fmt::format("stride {} is not width {} x {} bytes ({})", h.stride,
-                                    h.width, lz::bytes_per_pixel(h.type),
-                                    lz_image_type_name(h.type)));
+                        fmt::format("stride {} is not width {} x {} bytes ({})", h.stride, h.width,
+                                    lz::bytes_per_pixel(h.type), lz_image_type_name(h.type)));
     }
     if (uint64_t{h.stride} * h.height > kMaxStreamImageBytes ||
         h.gross_pixels() > limits_.max_pixels) {
-        return lz_error(Errc::LimitExceeded, 12,
-                        fmt::format("image {}x{} (stride {}) exceeds the limits", h.width,
-                                    h.height, h.stride));
+        return lz_error(
+            Errc::LimitExceeded, 12,
+            fmt::format("image {}x{} (stride {}) exceeds the limits", h.width, h.height, h.stride));
     }
     return h;
 }
@@ -321,11 +335,21 @@ Result<void> LzDecoder::decode(ByteView stream, const PixelView& out,
             }
             dst32 = target32();
             switch (h.type) {
-                case LzImageType::Plt1Le: st = lz_pass(in, dst32, gross, Plt1LeUnit{table}); break;
-                case LzImageType::Plt1Be: st = lz_pass(in, dst32, gross, Plt1BeUnit{table}); break;
-                case LzImageType::Plt4Le: st = lz_pass(in, dst32, gross, Plt4LeUnit{table}); break;
-                case LzImageType::Plt4Be: st = lz_pass(in, dst32, gross, Plt4BeUnit{table}); break;
-                default: st = lz_pass(in, dst32, gross, Plt8Unit{table}); break;
+                case LzImageType::Plt1Le:
+                    st = lz_pass(in, dst32, gross, Plt1LeUnit{table});
+                    break;
+                case LzImageType::Plt1Be:
+                    st = lz_pass(in, dst32, gross, Plt1BeUnit{table});
+                    break;
+                case LzImageType::Plt4Le:
+                    st = lz_pass(in, dst32, gross, Plt4LeUnit{table});
+                    break;
+                case LzImageType::Plt4Be:
+                    st = lz_pass(in, dst32, gross, Plt4BeUnit{table});
+                    break;
+                default:
+                    st = lz_pass(in, dst32, gross, Plt8Unit{table});
+                    break;
             }
             break;
         }
@@ -349,17 +373,18 @@ Result<void> LzDecoder::decode(ByteView stream, const PixelView& out,
             }
             break;
         }
-        case LzImageType::Invalid: break;
+        case LzImageType::Invalid:
+            break;
     }
     if (!st.ok()) {
-        return lz_error(st.code, st.at,
-                        fmt::format("{} {}x{}: {}", lz_image_type_name(h.type), h.width,
-                                    h.height, st.what));
+        return lz_error(
+            st.code, st.at,
+            fmt::format("{} {}x{}: {}", lz_image_type_name(h.type), h.width, h.height, st.what));
     }
     if (in.p != in.end) {
-        return lz_error(Errc::Corrupt, static_cast<size_t>(in.p - in.begin),
-                        fmt::format("{} bytes left over after the image",
-                                    static_cast<size_t>(in.end - in.p)));
+        return lz_error(
+            Errc::Corrupt, static_cast<size_t>(in.p - in.begin),
+            fmt::format("{} bytes left over after the image", static_cast<size_t>(in.end - in.p)));
     }
     if (dst32 != nullptr && !direct32) {
         copy_rows(dst32, row_units, out, h.top_down);

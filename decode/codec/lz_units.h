@@ -163,7 +163,8 @@ struct PaletteUnit {
         for (size_t i = 0; i < n; ++i) {
             const uint32_t byte = in[i];
             for (size_t k = 0; k < kPixels; ++k) {
-                const uint32_t shift = kMsbFirst ? uint32_t(8 - kBits * (k + 1)) : uint32_t(kBits * k);
+                const uint32_t shift =
+                    kMsbFirst ? uint32_t(8 - kBits * (k + 1)) : uint32_t(kBits * k);
                 *out++ = table[(byte >> shift) & mask];
             }
         }

@@ -19,8 +19,7 @@ DecodeError inner_error(const DecodeError& e) {
 }
 
 uint32_t read_le32(const uint8_t* p) {
-    return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
-           (uint32_t{p[3]} << 24);
+    return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
 
 }  // namespace
@@ -44,26 +43,26 @@ ZlibGlzDecoder::~ZlibGlzDecoder() {
 
 Result<ZlibGlzHeader> ZlibGlzDecoder::read_header(ByteView payload) {
     if (payload.size() < kZlibGlzHeaderSize) {
-        return zlib_glz_error(Errc::Truncated, payload.size(),
-                              fmt::format("header needs {} bytes, have {}", kZlibGlzHeaderSize,
-                                          payload.size()));
+        return zlib_glz_error(
+            Errc::Truncated, payload.size(),
+            fmt::format("header needs {} bytes, have {}", kZlibGlzHeaderSize, payload.size()));
     }
     ZlibGlzHeader h{read_le32(payload.data()), read_le32(payload.data() + 4)};
     const size_t have = payload.size() - kZlibGlzHeaderSize;
     if (h.data_size > have) {
-        return zlib_glz_error(Errc::Truncated, payload.size(),
-                              fmt::format("data_size {} but only {} bytes follow", h.data_size,
-                                          have));
+        return zlib_glz_error(
+            Errc::Truncated, payload.size(),
+            fmt::format("data_size {} but only {} bytes follow", h.data_size, have));
     }
     if (h.data_size < have) {
-        return zlib_glz_error(Errc::Corrupt, kZlibGlzHeaderSize + h.data_size,
-                              fmt::format("{} bytes left over after data_size {}",
-                                          have - h.data_size, h.data_size));
+        return zlib_glz_error(
+            Errc::Corrupt, kZlibGlzHeaderSize + h.data_size,
+            fmt::format("{} bytes left over after data_size {}", have - h.data_size, h.data_size));
     }
     if (h.glz_data_size < kGlzHeaderSize) {
-        return zlib_glz_error(Errc::BadValue, 0,
-                              fmt::format("glz_data_size {} is smaller than a GLZ header",
-                                          h.glz_data_size));
+        return zlib_glz_error(
+            Errc::BadValue, 0,
+            fmt::format("glz_data_size {} is smaller than a GLZ header", h.glz_data_size));
     }
     return h;
 }
@@ -105,9 +104,9 @@ Result<void> ZlibGlzDecoder::inflate(ByteView payload, bool header_only) {
                                   fmt::format("inflates to {} bytes, glz_data_size says {}",
                                               produced, h.glz_data_size));
         }
-        return zlib_glz_error(Errc::Truncated, in_offset(),
-                              fmt::format("zlib stream is cut short after {} inflated bytes",
-                                          produced));
+        return zlib_glz_error(
+            Errc::Truncated, in_offset(),
+            fmt::format("zlib stream is cut short after {} inflated bytes", produced));
     }
     inflated_size_ = kGlzHeaderSize;
     if (header_only) {
@@ -123,8 +122,7 @@ Result<void> ZlibGlzDecoder::inflate(ByteView payload, bool header_only) {
     if (h.glz_data_size > most) {
         return zlib_glz_error(Errc::LimitExceeded, 0,
                               fmt::format("glz_data_size {} is more than a {}x{} image needs",
-                                          h.glz_data_size, glz_header->width,
-                                          glz_header->height));
+                                          h.glz_data_size, glz_header->width, glz_header->height));
     }
     if (buffer_.size() < h.glz_data_size) {
         buffer_.resize(h.glz_data_size);
@@ -144,15 +142,15 @@ Result<void> ZlibGlzDecoder::inflate(ByteView payload, bool header_only) {
                                               produced, h.glz_data_size));
         }
         if (s.avail_in != 0) {
-            return zlib_glz_error(Errc::Corrupt, in_offset(),
-                                  fmt::format("{} bytes left over after the zlib stream",
-                                              s.avail_in));
+            return zlib_glz_error(
+                Errc::Corrupt, in_offset(),
+                fmt::format("{} bytes left over after the zlib stream", s.avail_in));
         }
     } else if (ret == Z_BUF_ERROR || ret == Z_OK) {
         if (s.avail_out == 0) {
-            return zlib_glz_error(Errc::Corrupt, in_offset(),
-                                  fmt::format("inflates to more than glz_data_size {}",
-                                              h.glz_data_size));
+            return zlib_glz_error(
+                Errc::Corrupt, in_offset(),
+                fmt::format("inflates to more than glz_data_size {}", h.glz_data_size));
         }
         return zlib_glz_error(Errc::Truncated, in_offset(), "zlib stream is cut short");
     } else {

@@ -43,6 +43,7 @@ public:
     Result<GlzHeader> decode(ByteView payload);  // into the window only
 
     std::optional<uint64_t> missing_image() const { return glz_.missing_image(); }
+
     const GlzDecodeStats& stats() const { return glz_.stats(); }
 
     // The GLZ stream inflated by the last decode (valid until the next call).

@@ -24,9 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const ByteView stream(data + start, i - start);
         if (auto info = dec.probe(stream)) {
             std::vector<uint32_t> out(size_t{info->width} * info->height);
-            (void)dec.decode(stream, PixelView{reinterpret_cast<uint8_t*>(out.data()),
-                                               info->width, info->height,
-                                               size_t{info->width} * 4, info->format});
+            (void)dec.decode(
+                stream, PixelView{reinterpret_cast<uint8_t*>(out.data()), info->width, info->height,
+                                  size_t{info->width} * 4, info->format});
         }
         start = i + 4;
         i += 3;

@@ -42,8 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto info = dec.probe(payload)) {
         std::vector<uint32_t> out(size_t{info->width} * info->height);
         (void)dec.decode(payload, PixelView{reinterpret_cast<uint8_t*>(out.data()), info->width,
-                                            info->height, size_t{info->width} * 4,
-                                            info->format});
+                                            info->height, size_t{info->width} * 4, info->format});
     }
     return 0;
 }

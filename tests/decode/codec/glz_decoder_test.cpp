@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "decode/codec/glz_decoder.h"
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "decode/codec/glz_decoder.h"
 #include "decode/codec/lz_decoder.h"
 #include "tests/decode/codec/lz_test_encoder.h"
 #include "tests/decode/codec/lz_test_vectors.h"
@@ -19,6 +19,7 @@ namespace {
 struct Frame {
     uint32_t width = 0, height = 0;
     std::vector<uint32_t> px;
+
     PixelView view(PixelFormat f = PixelFormat::Xrgb32) {
         return {reinterpret_cast<uint8_t*>(px.data()), width, height, size_t{width} * 4, f};
     }
@@ -73,15 +74,19 @@ std::vector<uint32_t> alpha_units(const GlzSource& s) {
     return u;
 }
 
-uint32_t expand5(uint32_t c) { return (c << 3) | (c >> 2); }
+uint32_t expand5(uint32_t c) {
+    return (c << 3) | (c >> 2);
+}
 
 uint32_t expected_pixel(LzImageType type, uint32_t p) {
     switch (type) {
         case LzImageType::Rgb16:
-            return 0xff000000u | (expand5((p >> 10) & 31) << 16) |
-                   (expand5((p >> 5) & 31) << 8) | expand5(p & 31);
-        case LzImageType::Rgba: return p;
-        default: return 0xff000000u | (p & 0xffffff);
+            return 0xff000000u | (expand5((p >> 10) & 31) << 16) | (expand5((p >> 5) & 31) << 8) |
+                   expand5(p & 31);
+        case LzImageType::Rgba:
+            return p;
+        default:
+            return 0xff000000u | (p & 0xffffff);
     }
 }
 
@@ -166,7 +171,7 @@ TEST_CASE("GLZ reference to an image the stream released is a clean error", "[co
     // A real 9x2 GLZ image renumbered as id 25 with win_head_dist 0: the encoder's window now
     // starts at 25, so 23 and 24 are released.
     auto small = test::read_codec_vector("glz/id00_9x2.glz");
-    small[28] = 25;                                      // id (u64 BE at 21), low byte
+    small[28] = 25;                                     // id (u64 BE at 21), low byte
     small[29] = small[30] = small[31] = small[32] = 0;  // win_head_dist
     auto h = dec.decode(small);
     REQUIRE(h);
@@ -184,13 +189,13 @@ TEST_CASE("GLZ reference to an image the stream released is a clean error", "[co
 }
 
 TEST_CASE("GLZ round-trips RGB16, RGB24, RGB32 and RGBA with cross-image matches", "[codec][glz]") {
-    for (LzImageType type : {LzImageType::Rgb16, LzImageType::Rgb24, LzImageType::Rgb32,
-                             LzImageType::Rgba}) {
+    for (LzImageType type :
+         {LzImageType::Rgb16, LzImageType::Rgb24, LzImageType::Rgb32, LzImageType::Rgba}) {
         for (bool top_down : {true, false}) {
             CAPTURE(lz_image_type_name(type), top_down);
             GlzWindow window;
             GlzDecoder dec(window);
-            const uint32_t mask = type == LzImageType::Rgb16   ? 0x7fff
+            const uint32_t mask = type == LzImageType::Rgb16  ? 0x7fff
                                   : type == LzImageType::Rgba ? 0xffffffff
                                                               : 0xffffff;
             const uint32_t w = 37, h = 11;

@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
+#include "decode/codec/lz_decoder.h"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
 #include <random>
@@ -7,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "decode/codec/lz_decoder.h"
 #include "tests/decode/codec/lz_test_encoder.h"
 #include "tests/decode/codec/lz_test_vectors.h"
 
@@ -17,11 +17,14 @@ using spicetap::test::LzSource;
 
 namespace {
 
-std::vector<uint8_t> read_vector(const std::string& name) { return test::read_codec_vector(name); }
+std::vector<uint8_t> read_vector(const std::string& name) {
+    return test::read_codec_vector(name);
+}
 
 struct Image32 {
     uint32_t width = 0, height = 0;
     std::vector<uint32_t> px;
+
     PixelView view(PixelFormat f = PixelFormat::Xrgb32) {
         return PixelView{reinterpret_cast<uint8_t*>(px.data()), width, height, size_t{width} * 4,
                          f};
@@ -32,14 +35,17 @@ Image32 decode32(LzDecoder& dec, const std::vector<uint8_t>& stream,
                  std::span<const uint32_t> palette = {}) {
     auto info = dec.probe(stream);
     REQUIRE(info);
-    Image32 img{info->width, info->height, std::vector<uint32_t>(size_t{info->width} * info->height)};
+    Image32 img{info->width, info->height,
+                std::vector<uint32_t>(size_t{info->width} * info->height)};
     auto r = dec.decode(stream, img.view(info->format), palette);
     INFO((r ? std::string() : r.error().message()));
     REQUIRE(r);
     return img;
 }
 
-uint32_t expand5(uint32_t c) { return (c << 3) | (c >> 2); }
+uint32_t expand5(uint32_t c) {
+    return (c << 3) | (c >> 2);
+}
 
 uint32_t rgb16_to_xrgb(uint32_t v) {
     return 0xff000000u | (expand5((v >> 10) & 31) << 16) | (expand5((v >> 5) & 31) << 8) |
@@ -53,10 +59,18 @@ std::vector<uint32_t> make_pixels(uint32_t w, uint32_t h, uint32_t seed, uint32_
     for (size_t i = 0; i < px.size(); ++i) {
         const uint32_t x = uint32_t(i % w), y = uint32_t(i / w);
         switch (rng() % 4) {
-            case 0: px[i] = rng(); break;
-            case 1: px[i] = i > 0 ? px[i - 1] : 0x123456; break;
-            case 2: px[i] = y > 0 ? px[i - w] : 0xabcdef; break;
-            default: px[i] = ((x / 3) * 0x10101u) ^ ((y / 2) * 0x3f00u); break;
+            case 0:
+                px[i] = rng();
+                break;
+            case 1:
+                px[i] = i > 0 ? px[i - 1] : 0x123456;
+                break;
+            case 2:
+                px[i] = y > 0 ? px[i - w] : 0xabcdef;
+                break;
+            default:
+                px[i] = ((x / 3) * 0x10101u) ^ ((y / 2) * 0x3f00u);
+                break;
         }
         px[i] &= mask;
     }
@@ -76,8 +90,8 @@ std::vector<T> to_view_order(const std::vector<T>& stream, uint32_t w, uint32_t 
     return out;
 }
 
-const std::vector<std::pair<uint32_t, uint32_t>> kSizes = {
-    {1, 1}, {2, 1}, {1, 3}, {7, 3}, {13, 5}, {33, 17}, {64, 40}, {255, 9}};
+const std::vector<std::pair<uint32_t, uint32_t>> kSizes = {{1, 1},  {2, 1},   {1, 3},   {7, 3},
+                                                           {13, 5}, {33, 17}, {64, 40}, {255, 9}};
 
 }  // namespace
 
@@ -117,8 +131,7 @@ TEST_CASE("LZ decodes real LZ_RGB payloads from a QEMU session", "[codec][lz]") 
     SECTION("every byte is needed: any truncation fails, an extra byte fails") {
         auto stream = read_vector("lz/seabios_text_720x400.lz");
         std::vector<uint32_t> px(720 * 400);
-        PixelView v{reinterpret_cast<uint8_t*>(px.data()), 720, 400, 720 * 4,
-                    PixelFormat::Xrgb32};
+        PixelView v{reinterpret_cast<uint8_t*>(px.data()), 720, 400, 720 * 4, PixelFormat::Xrgb32};
         for (size_t cut = 0; cut < stream.size(); cut += 7) {
             auto r = dec.decode(ByteView(stream.data(), cut), v);
             REQUIRE_FALSE(r);
@@ -140,8 +153,7 @@ TEST_CASE("LZ decodes real LZ_RGB payloads from a QEMU session", "[codec][lz]") 
 TEST_CASE("LZ round-trips every RGB and alpha type", "[codec][lz]") {
     LzDecoder dec;
     const std::vector<LzImageType> types = {LzImageType::Rgb16, LzImageType::Rgb24,
-                                            LzImageType::Rgb32, LzImageType::Rgba,
-                                            LzImageType::A8};
+                                            LzImageType::Rgb32, LzImageType::Rgba, LzImageType::A8};
     uint32_t seed = 1;
     for (LzImageType type : types) {
         for (auto [w, h] : kSizes) {
@@ -153,8 +165,8 @@ TEST_CASE("LZ round-trips every RGB and alpha type", "[codec][lz]") {
                 s.height = h;
                 s.top_down = top_down;
                 s.stride = w * lz::bytes_per_pixel(type);
-                const uint32_t mask = type == LzImageType::Rgb16 ? 0x7fff
-                                      : type == LzImageType::A8  ? 0xff
+                const uint32_t mask = type == LzImageType::Rgb16  ? 0x7fff
+                                      : type == LzImageType::A8   ? 0xff
                                       : type == LzImageType::Rgba ? 0xffffffff
                                                                   : 0xffffff;
                 s.px = make_pixels(w, h, seed++, mask);
@@ -166,10 +178,18 @@ TEST_CASE("LZ round-trips every RGB and alpha type", "[codec][lz]") {
                 std::vector<uint32_t> expect_stream;
                 for (uint32_t p : s.px) {
                     switch (type) {
-                        case LzImageType::Rgb16: expect_stream.push_back(rgb16_to_xrgb(p)); break;
-                        case LzImageType::Rgba: expect_stream.push_back(p); break;
-                        case LzImageType::A8: expect_stream.push_back(p); break;
-                        default: expect_stream.push_back(0xff000000u | p); break;
+                        case LzImageType::Rgb16:
+                            expect_stream.push_back(rgb16_to_xrgb(p));
+                            break;
+                        case LzImageType::Rgba:
+                            expect_stream.push_back(p);
+                            break;
+                        case LzImageType::A8:
+                            expect_stream.push_back(p);
+                            break;
+                        default:
+                            expect_stream.push_back(0xff000000u | p);
+                            break;
                     }
                 }
                 const auto expect = to_view_order(expect_stream, w, h, top_down);
@@ -227,10 +247,10 @@ TEST_CASE("LZ round-trips palette types through the palette", "[codec][lz]") {
                             const uint32_t idx =
                                 (x % 5 == 0 || y % 3 == 0) ? (rng() & ((1u << bits) - 1)) : 1;
                             const uint32_t k = x % ppb;
-                            const uint32_t shift = (type == LzImageType::Plt1Be ||
-                                                    type == LzImageType::Plt4Be)
-                                                       ? 8 - bits * (k + 1)
-                                                       : bits * k;
+                            const uint32_t shift =
+                                (type == LzImageType::Plt1Be || type == LzImageType::Plt4Be)
+                                    ? 8 - bits * (k + 1)
+                                    : bits * k;
                             s.bytes[size_t{y} * s.stride + x / ppb] |= uint8_t(idx << shift);
                             expect_stream.push_back(0xff000000u | palette[idx % palette_size]);
                         }
@@ -249,8 +269,8 @@ TEST_CASE("LZ round-trips palette types through the palette", "[codec][lz]") {
         s.bytes = {1, 2, 3, 4};
         const auto stream = test::lz_encode(s);
         std::vector<uint32_t> px(4);
-        auto r = dec.decode(stream, PixelView{reinterpret_cast<uint8_t*>(px.data()), 2, 2, 8,
-                                              PixelFormat::Xrgb32});
+        auto r = dec.decode(
+            stream, PixelView{reinterpret_cast<uint8_t*>(px.data()), 2, 2, 8, PixelFormat::Xrgb32});
         REQUIRE_FALSE(r);
         CHECK(r.error().what.find("needs a palette") != std::string::npos);
     }
@@ -354,11 +374,11 @@ TEST_CASE("LZ rejects malformed headers and streams with the offset", "[codec][l
 
     SECTION("view must match the image") {
         std::vector<uint32_t> px(8);
-        auto r = dec.decode(good, PixelView{reinterpret_cast<uint8_t*>(px.data()), 4, 1, 16,
-                                            PixelFormat::Xrgb32});
+        auto r = dec.decode(
+            good, PixelView{reinterpret_cast<uint8_t*>(px.data()), 4, 1, 16, PixelFormat::Xrgb32});
         REQUIRE_FALSE(r);
-        r = dec.decode(good, PixelView{reinterpret_cast<uint8_t*>(px.data()), 4, 2, 16,
-                                       PixelFormat::A8});
+        r = dec.decode(good,
+                       PixelView{reinterpret_cast<uint8_t*>(px.data()), 4, 2, 16, PixelFormat::A8});
         REQUIRE_FALSE(r);
     }
     SECTION("a match before the image start and an overlong literal are corrupt") {

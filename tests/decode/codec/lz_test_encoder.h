@@ -30,9 +30,12 @@ struct LzPassKind {
 
 inline LzPassKind pass_kind(int unit_bytes) {
     switch (unit_bytes) {
-        case 2: return {2, 2, 1};
-        case 3: return {3, 1, 0};
-        default: return {1, 3, 2};
+        case 2:
+            return {2, 2, 1};
+        case 3:
+            return {3, 1, 0};
+        default:
+            return {1, 3, 2};
     }
 }
 
@@ -160,7 +163,10 @@ inline void encode_pass(std::vector<uint8_t>& out, const std::vector<uint32_t>& 
             }
             out.push_back(uint8_t(pofs >> 4));
             if (short_ofs) {
-                const uint32_t extra = img < 64 ? 0 : img < (1u << 14) ? 1 : img < (1u << 22) ? 2 : 3;
+                const uint32_t extra = img < 64           ? 0
+                                       : img < (1u << 14) ? 1
+                                       : img < (1u << 22) ? 2
+                                                          : 3;
                 out.push_back(uint8_t((extra << 6) | (img & 0x3f)));
                 for (uint32_t i = 0; i < extra; ++i) {
                     out.push_back(uint8_t(img >> (6 + 8 * i)));
@@ -218,16 +224,25 @@ inline std::vector<uint8_t> lz_encode(const LzSource& s) {
         return u;
     };
     switch (s.type) {
-        case LzImageType::Rgb16: encode_pass(out, plane(0, 0xffff), 2, s.width, true); break;
+        case LzImageType::Rgb16:
+            encode_pass(out, plane(0, 0xffff), 2, s.width, true);
+            break;
         case LzImageType::Rgb24:
-        case LzImageType::Rgb32: encode_pass(out, plane(0, 0xffffff), 3, s.width, true); break;
+        case LzImageType::Rgb32:
+            encode_pass(out, plane(0, 0xffffff), 3, s.width, true);
+            break;
         case LzImageType::Rgba:
             encode_pass(out, plane(0, 0xffffff), 3, s.width, true);
             encode_pass(out, plane(24, 0xff), 1, s.width, true);
             break;
-        case LzImageType::Xxxa: encode_pass(out, plane(24, 0xff), 1, s.width, true); break;
-        case LzImageType::A8: encode_pass(out, plane(0, 0xff), 1, s.width, true); break;
-        default: break;
+        case LzImageType::Xxxa:
+            encode_pass(out, plane(24, 0xff), 1, s.width, true);
+            break;
+        case LzImageType::A8:
+            encode_pass(out, plane(0, 0xff), 1, s.width, true);
+            break;
+        default:
+            break;
     }
     return out;
 }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <iterator>
 #include <string>

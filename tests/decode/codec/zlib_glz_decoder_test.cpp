@@ -1,12 +1,13 @@
-#include <catch2/catch.hpp>
+#include "decode/codec/zlib_glz_decoder.h"
+
 #include <zlib.h>
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "decode/codec/lz_decoder.h"
-#include "decode/codec/zlib_glz_decoder.h"
 #include "tests/decode/codec/lz_test_vectors.h"
 
 using namespace spicetap;
@@ -44,6 +45,7 @@ std::vector<uint8_t> wrap(const std::vector<uint8_t>& glz, uint32_t claimed_size
 
 struct Screen {
     std::vector<uint32_t> px = std::vector<uint32_t>(1024 * 768);
+
     PixelView view() {
         return {reinterpret_cast<uint8_t*>(px.data()), 1024, 768, 4096, PixelFormat::Xrgb32};
     }
@@ -76,8 +78,8 @@ TEST_CASE("ZLIB_GLZ decodes real payloads from a zlib-glz-wan session", "[codec]
     CHECK(s.px == screen_a);  // same scene as the LZ capture
     for (int id = 26; id <= 28; ++id) {
         CAPTURE(id);
-        const auto p = test::read_codec_vector("glz/zlib_id" + std::to_string(id) +
-                                               "_1024x768.zglz");
+        const auto p =
+            test::read_codec_vector("glz/zlib_id" + std::to_string(id) + "_1024x768.zglz");
         auto hdr = dec.decode(p);
         REQUIRE(hdr);
         CHECK(hdr->id == uint64_t(id));
