@@ -160,9 +160,9 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
                 INFO(n.text);
                 CHECK(n.text.find("connection ended inside a message") != std::string::npos);
             }
-            auto cut_short = [&](int64_t conn, int dir) {
+            auto cut_short = [&](int64_t conn, int direction) {
                 for (const auto& n : *notes) {
-                    if (n.connection == conn && n.text.rfind(dir == 0 ? "c2s" : "s2c", 0) == 0) {
+                    if (n.connection == conn && n.text.rfind(direction == 0 ? "c2s" : "s2c", 0) == 0) {
                         return true;
                     }
                 }
