@@ -85,12 +85,7 @@ int run_dump(const DumpArgs& a) {
         }
         return report_error(stats.error());
     }
-    if (source->input_error()) {
-        fmt::print(stderr, "spicetap: {}: {} (the packets before it were used)\n", a.input,
-                   source->input_error()->what);
-        return kExitData;
-    }
-    return kExitOk;
+    return finish_reading(source->input_error(), a.input, kExitOk);
 }
 
 }  // namespace

@@ -39,12 +39,7 @@ int run_info(const InfoArgs& a) {
             fmt::print("\n");
         }
     }
-    if (source->input_error()) {
-        fmt::print(stderr, "spicetap: {}: {} (the packets before it were used)\n", a.input,
-                   source->input_error()->what);
-        return kExitData;
-    }
-    return kExitOk;
+    return finish_reading(source->input_error(), a.input, kExitOk);
 }
 
 }  // namespace

@@ -20,6 +20,16 @@ int report_error(const DecodeError& error) {
 
 const char* tool_version() { return SPICETAP_VERSION; }
 
+int finish_reading(const std::optional<DecodeError>& input_error, const std::string& input,
+                   int rc) {
+    if (input_error) {
+        fmt::print(stderr, "spicetap: {}: {} (the packets before it were used)\n", input,
+                   input_error->what);
+        return rc == kExitOk ? kExitData : rc;
+    }
+    return rc;
+}
+
 int CommandList::run_selected() const {
     for (const Entry& e : entries_) {
         if (e.sub->parsed()) {

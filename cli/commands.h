@@ -41,6 +41,9 @@ void register_dump(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
 
+#include <optional>
+#include <string>
+
 #include "decode/wire/result.h"
 
 namespace spicetap::cli {
@@ -50,5 +53,10 @@ int report_error(const DecodeError& error);
 
 // The version string written into logs.
 const char* tool_version();
+
+// After a reading command: if its input was a capture that ended badly, say so and turn a
+// success into kExitData (the packets before the damage were used).
+int finish_reading(const std::optional<DecodeError>& input_error, const std::string& input,
+                   int rc);
 
 }  // namespace spicetap::cli

@@ -103,6 +103,8 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
     }
 
     void emit(PendingEvent ev);
+    // Raw bytes go straight to the log once the session is known (no copy).
+    void emit_data(Direction d, int64_t ts_us, uint64_t offset, ByteView bytes);
 
     void on_link_mess(const wire::LinkMess& m, uint64_t) override {
         info.channel_type = m.channel_type;
@@ -182,9 +184,10 @@ void SpiceSessionBuilder::Connection::emit(PendingEvent ev) {
     log::SessionLogWriter& w = *session->writer;
     Result<void> r;
     if (auto* d = std::get_if<PendingData>(&ev)) {
-        session->info.end_us = std::max(session->info.end_us, d->ts_us);
-        r = w.append_data(info.id, d->dir, d->ts_us, d->offset, d->bytes);
-    } else if (auto* g = std::get_if<log::GapRecord>(&ev)) {
+        emit_data(d->dir, d->ts_us, d->offset, d->bytes);
+        return;
+    }
+    if (auto* g = std::get_if<log::GapRecord>(&ev)) {
         g->connection = info.id;
         session->gap_bytes += g->length;
         r = w.append_gap(*g);
@@ -199,6 +202,22 @@ void SpiceSessionBuilder::Connection::emit(PendingEvent ev) {
         }
         r = w.append_note(*n);
     }
+    if (!r) {
+        owner->fail(r.error());
+    }
+}
+
+void SpiceSessionBuilder::Connection::emit_data(Direction d, int64_t ts_us, uint64_t offset,
+                                                ByteView bytes) {
+    if (!session) {
+        pending.push_back(PendingData{d, ts_us, offset, {bytes.begin(), bytes.end()}});
+        return;
+    }
+    if (owner->fatal_) {
+        return;
+    }
+    session->info.end_us = std::max(session->info.end_us, ts_us);
+    auto r = session->writer->append_data(info.id, d, ts_us, offset, bytes);
     if (!r) {
         owner->fail(r.error());
     }
@@ -297,13 +316,18 @@ void SpiceSessionBuilder::decide_kind(Connection& c) {
     }
 }
 
+SpiceSessionBuilder::Connection* SpiceSessionBuilder::find_live(ConnectionId id) {
+    auto it = connections_.find(id);
+    return it == connections_.end() || fatal_ ? nullptr : it->second.get();
+}
+
 void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
                                   uint64_t stream_offset, ByteView data) {
-    auto it = connections_.find(id);
-    if (it == connections_.end() || fatal_) {
+    Connection* found = find_live(id);
+    if (!found) {
         return;
     }
-    Connection& c = *it->second;
+    Connection& c = *found;
     c.info.end_us = std::max(c.info.end_us, ts_us);
     c.now_us = ts_us;
     if (c.kind == Connection::Kind::Other) {
@@ -334,17 +358,17 @@ void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
     }
     c.times[static_cast<size_t>(dir)].push_back(
         {stream_offset, stream_offset + data.size(), ts_us});
-    c.emit(PendingData{dir, ts_us, stream_offset, std::vector<uint8_t>(data.begin(), data.end())});
+    c.emit_data(dir, ts_us, stream_offset, data);
     c.framer->feed(dir, stream_offset, data);
 }
 
 void SpiceSessionBuilder::on_gap(ConnectionId id, Side side, int64_t ts_us,
                                  uint64_t stream_offset, uint64_t length) {
-    auto it = connections_.find(id);
-    if (it == connections_.end() || fatal_) {
+    Connection* found = find_live(id);
+    if (!found) {
         return;
     }
-    Connection& c = *it->second;
+    Connection& c = *found;
     c.now_us = ts_us;
     if (c.kind == Connection::Kind::Undecided) {
         auto& probe = c.probe[static_cast<size_t>(side)];

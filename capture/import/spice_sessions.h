@@ -71,6 +71,7 @@ public:
 
 private:
     friend struct Connection;
+    Connection* find_live(ConnectionId id);
     void decide_kind(Connection& c);
     void assign_session(Connection& c, uint32_t session_id);
     Session& session_for(const std::string& server_addr, uint32_t session_id);

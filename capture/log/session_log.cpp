@@ -422,6 +422,23 @@ struct SessionLogReader::Impl {
         }
         return st;
     }
+
+    // Steps through every row, calling fn(st) until it returns false.
+    template <typename Fn>
+    Result<void> each_row(Statement& st, std::string_view doing, Fn&& fn) const {
+        for (;;) {
+            const int rc = st.step();
+            if (rc == SQLITE_DONE) {
+                return {};
+            }
+            if (rc != SQLITE_ROW) {
+                return error(rc, doing);
+            }
+            if (!fn(static_cast<const Statement&>(st))) {
+                return {};
+            }
+        }
+    }
 };
 
 SessionLogReader::SessionLogReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -611,18 +628,8 @@ Result<void> SessionLogReader::for_each_chunk(
         return st.error();
     }
     st->bind(1, connection).bind(2, static_cast<int64_t>(dir));
-    for (;;) {
-        const int rc = st->step();
-        if (rc == SQLITE_DONE) {
-            return {};
-        }
-        if (rc != SQLITE_ROW) {
-            return impl_->error(rc, "reading raw data");
-        }
-        if (!fn(chunk_from(*st))) {
-            return {};
-        }
-    }
+    return impl_->each_row(*st, "reading raw data",
+                           [&](const Statement& row) { return fn(chunk_from(row)); });
 }
 
 Result<void> SessionLogReader::for_each_chunk(
@@ -633,18 +640,8 @@ Result<void> SessionLogReader::for_each_chunk(
     if (!st) {
         return st.error();
     }
-    for (;;) {
-        const int rc = st->step();
-        if (rc == SQLITE_DONE) {
-            return {};
-        }
-        if (rc != SQLITE_ROW) {
-            return impl_->error(rc, "reading raw data");
-        }
-        if (!fn(chunk_from(*st))) {
-            return {};
-        }
-    }
+    return impl_->each_row(*st, "reading raw data",
+                           [&](const Statement& row) { return fn(chunk_from(row)); });
 }
 
 Result<std::vector<uint8_t>> SessionLogReader::read_stream(int64_t connection, Direction dir,
@@ -705,19 +702,17 @@ Result<std::vector<GapRecord>> SessionLogReader::gaps() const {
         return st.error();
     }
     std::vector<GapRecord> out;
-    for (;;) {
-        const int rc = st->step();
-        if (rc == SQLITE_DONE) {
-            return out;
-        }
-        if (rc != SQLITE_ROW) {
-            return impl_->error(rc, "reading gaps");
-        }
-        out.push_back({st->int64(0),
-                       st->int64(1) == 0 ? Direction::ClientToServer : Direction::ServerToClient,
-                       st->int64(2), static_cast<uint64_t>(st->int64(3)),
-                       static_cast<uint64_t>(st->int64(4))});
+    auto r = impl_->each_row(*st, "reading gaps", [&](const Statement& row) {
+        out.push_back({row.int64(0),
+                       row.int64(1) == 0 ? Direction::ClientToServer : Direction::ServerToClient,
+                       row.int64(2), static_cast<uint64_t>(row.int64(3)),
+                       static_cast<uint64_t>(row.int64(4))});
+        return true;
+    });
+    if (!r) {
+        return r.error();
     }
+    return out;
 }
 
 Result<std::vector<NoteRecord>> SessionLogReader::notes() const {
@@ -726,16 +721,14 @@ Result<std::vector<NoteRecord>> SessionLogReader::notes() const {
         return st.error();
     }
     std::vector<NoteRecord> out;
-    for (;;) {
-        const int rc = st->step();
-        if (rc == SQLITE_DONE) {
-            return out;
-        }
-        if (rc != SQLITE_ROW) {
-            return impl_->error(rc, "reading notes");
-        }
-        out.push_back({st->int64(0), st->int64(1), st->text(2), st->text(3)});
+    auto r = impl_->each_row(*st, "reading notes", [&](const Statement& row) {
+        out.push_back({row.int64(0), row.int64(1), row.text(2), row.text(3)});
+        return true;
+    });
+    if (!r) {
+        return r.error();
     }
+    return out;
 }
 
 Result<void> SessionLogReader::for_each_message(
