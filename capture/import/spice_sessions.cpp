@@ -20,6 +20,8 @@ namespace {
 
 // Enough bytes of each side to recognise a link header and tell client from server.
 constexpr size_t kProbeBytes = wire::kLinkHeaderSize;
+// Bytes held while one side has spoken without the link magic and the other is still silent.
+constexpr size_t kMaxUndecidedBytes = 64 * 1024;
 
 // ISO 8601 ("2026-11-24T01:11:57Z") or compact for file names ("20261124-011157").
 std::string utc_stamp(int64_t ts_us, bool compact) {
@@ -242,10 +244,14 @@ void SpiceSessionBuilder::decide_kind(Connection& c) {
     const int64_t sb = link_size(b);
     const auto reply = static_cast<int64_t>(wire::kLinkReplyFixedSize);
     if (!has_magic(a) && !has_magic(b)) {
-        // Neither side opened with the link magic: not SPICE once both have spoken (or one
-        // side has spoken and is clearly something else while the other stays silent).
-        if ((settled(a) && settled(b)) || (settled(a) && b.empty() && a.size() >= kProbeBytes) ||
-            (settled(b) && a.empty() && b.size() >= kProbeBytes)) {
+        // Neither side opened with the link magic. Wait for the other side's first bytes (a
+        // client that starts with a broken link header still gets the server's reply), unless
+        // it stays silent for long.
+        size_t held = 0;
+        for (const auto& d : c.undecided) {
+            held += d.bytes.size();
+        }
+        if ((settled(a) && settled(b)) || held > kMaxUndecidedBytes) {
             c.kind = Connection::Kind::Other;
         } else {
             return;

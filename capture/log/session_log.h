@@ -144,6 +144,11 @@ public:
     // (ties: connection, direction, offset).
     Result<void> for_each_chunk(const std::function<bool(const DataChunk&)>& fn) const;
 
+    // Exactly the bytes [offset, offset + length) of one direction; Truncated if a gap or the
+    // end of the recording cuts them.
+    Result<std::vector<uint8_t>> read_stream(int64_t connection, Direction dir, uint64_t offset,
+                                             uint64_t length) const;
+
     Result<std::vector<GapRecord>> gaps() const;
     Result<std::vector<NoteRecord>> notes() const;
 

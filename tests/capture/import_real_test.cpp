@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -111,8 +112,10 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             std::map<Key, int> ours, theirs;
             std::map<int64_t, const log::ConnectionInfo*> conns;
             uint16_t server_port = 0;
+            std::map<uint16_t, int64_t> by_port;
             for (const auto& c : (*reader)->connections()) {
                 conns[c.id] = &c;
+                by_port[c.client_port] = c.id;
                 server_port = c.server_port;
             }
             REQUIRE((*reader)->for_each_message({}, [&](const log::MessageRecord& m) {
@@ -144,18 +147,82 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
                               static_cast<uint16_t>(std::stoi(t))}];
                 }
             }
-            for (const auto& [key, n] : theirs) {
-                INFO("client port " << std::get<0>(key) << " " << std::get<1>(key) << " type "
-                                    << std::get<2>(key));
-                CHECK(ours[key] == n);
+            // Independent check of our framing: in each direction the messages tile the data
+            // phase exactly, from the first message to the last byte of the stream.
+            std::map<std::pair<int64_t, int>, std::vector<log::MessageRecord>> by_flow;
+            REQUIRE((*reader)->for_each_message({}, [&](const log::MessageRecord& m) {
+                by_flow[{m.connection, static_cast<int>(m.dir)}].push_back(m);
+                return true;
+            }).has_value());
+            auto notes = (*reader)->notes();
+            REQUIRE(notes.has_value());
+            for (const auto& n : *notes) {
+                INFO(n.text);
+                CHECK(n.text.find("connection ended inside a message") != std::string::npos);
             }
-            for (const auto& [key, n] : ours) {
-                if (theirs.count(key) == 0) {
-                    WARN("tshark did not see client port " << std::get<0>(key) << " "
-                                                           << std::get<1>(key) << " type "
-                                                           << std::get<2>(key) << " (" << n
-                                                           << "x)");
+            auto cut_short = [&](int64_t conn, int direction) {
+                for (const auto& n : *notes) {
+                    if (n.connection == conn && n.text.rfind(direction == 0 ? "c2s" : "s2c", 0) == 0) {
+                        return true;
+                    }
                 }
+                return false;
+            };
+            for (auto& [flow, msgs] : by_flow) {
+                std::sort(msgs.begin(), msgs.end(),
+                          [](const auto& a, const auto& b) { return a.offset < b.offset; });
+                for (size_t i = 1; i < msgs.size(); ++i) {
+                    CHECK(msgs[i].offset ==
+                          msgs[i - 1].offset + msgs[i - 1].header_size + msgs[i - 1].size);
+                }
+                const auto* c = conns.at(flow.first);
+                const uint64_t total = flow.second == 0 ? c->bytes_c2s : c->bytes_s2c;
+                const auto& last = msgs.back();
+                // The recorder stops QEMU while it may still be sending: a direction may end
+                // inside a message, and then its note says so.
+                if (cut_short(flow.first, flow.second)) {
+                    CHECK(last.offset + last.header_size + last.size < total);
+                } else {
+                    CHECK(last.offset + last.header_size + last.size == total);
+                }
+            }
+
+            // Client messages packet-spice.c's client dissectors do not understand. Unlike
+            // dissect_spice_data_server_pdu, which moves to old_offset + message_size after any
+            // message, dissect_spice_data_client_pdu advances only past what the channel's client
+            // dissector consumed; for these it consumes nothing, reads the body as the next data
+            // header and loses step with the client stream until the segment ends, so tshark
+            // misses the client messages that follow in that TCP segment run (seen: the PONGs
+            // after a display STREAM_REPORT).
+            // dissect_spice_display_client handles only INIT (101): STREAM_REPORT (102),
+            // PREFERRED_COMPRESSION (103), GL_DRAW_DONE (104) and PREFERRED_VIDEO_CODEC_TYPE
+            // (105) each throw tshark out of step.
+            auto tshark_blind_c2s = [&](uint16_t client_port) {
+                for (const auto& [key, n] : ours) {
+                    const auto* c = conns.at(by_port.at(std::get<0>(key)));
+                    if (std::get<0>(key) == client_port && std::get<1>(key) == "c2s" &&
+                        c->channel_type == 2 && std::get<2>(key) >= 102 &&
+                        std::get<2>(key) <= 105) {
+                        return true;
+                    }
+                }
+                return false;
+            };
+            for (const auto& [key, n] : ours) {
+                const auto it = theirs.find(key);
+                const int t = it == theirs.end() ? 0 : it->second;
+                INFO("client port " << std::get<0>(key) << " " << std::get<1>(key) << " type "
+                                    << std::get<2>(key) << ": ours " << n << ", tshark " << t);
+                if (t == n) {
+                    continue;
+                }
+                // tshark never sees more than we do, and sees fewer only in the case above.
+                CHECK(t < n);
+                CHECK(std::get<1>(key) == "c2s");
+                CHECK(tshark_blind_c2s(std::get<0>(key)));
+            }
+            for (const auto& [key, n] : theirs) {
+                CHECK(ours.count(key) == 1);
             }
         }
     }
