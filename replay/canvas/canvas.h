@@ -47,6 +47,7 @@ struct Fill {
     uint16_t rop_descriptor = ropd::kOpPut;
     Mask mask;
 };
+
 Result<Damage> draw_fill(Surface& dest, const DrawArea& area, const Fill& fill);
 
 // DRAW_COPY (304) and DRAW_BLEND (305, drawn identically by spice-gtk): src_area of src into
@@ -58,6 +59,7 @@ struct Copy {
     ScaleMode scale_mode = ScaleMode::Nearest;
     Mask mask;
 };
+
 Result<Damage> draw_copy(Surface& dest, const DrawArea& area, const Copy& copy);
 Result<Damage> draw_blend(Surface& dest, const DrawArea& area, const Copy& blend);
 
@@ -71,6 +73,7 @@ struct Opaque {
     ScaleMode scale_mode = ScaleMode::Nearest;
     Mask mask;
 };
+
 Result<Damage> draw_opaque(Surface& dest, const DrawArea& area, const Opaque& opaque);
 
 // DRAW_BLACKNESS (306), DRAW_WHITENESS (307), DRAW_INVERS (308): raw value 0, raw value
@@ -89,6 +92,7 @@ struct Rop3 {
     ScaleMode scale_mode = ScaleMode::Nearest;
     Mask mask;
 };
+
 Result<Damage> draw_rop3(Surface& dest, const DrawArea& area, const Rop3& rop3,
                          const CanvasOptions& options = {});
 
@@ -101,6 +105,7 @@ struct Transparent {
     uint32_t src_color = 0;
     uint32_t true_color = 0;
 };
+
 Result<Damage> draw_transparent(Surface& dest, const DrawArea& area, const Transparent& t);
 
 // DRAW_ALPHA_BLEND (313): src_area of src OVER the box (nearest scaling when sizes differ) with
@@ -111,12 +116,14 @@ namespace alpha_flags {
 inline constexpr uint8_t kDestHasAlpha = 1;
 inline constexpr uint8_t kSrcSurfaceHasAlpha = 2;
 }  // namespace alpha_flags
+
 struct AlphaBlend {
     uint8_t alpha_flags = 0;
     uint8_t alpha = 255;
     Source src{};
     Rect src_area;
 };
+
 Result<Damage> draw_alpha_blend(Surface& dest, const DrawArea& area, const AlphaBlend& blend);
 
 // DRAW_STROKE (310): a path of 1-pixel-wide lines (spice-gtk always strokes with X11 zero-width
@@ -126,24 +133,29 @@ struct PointFix {  // 28.4 fixed point
     int32_t x = 0;
     int32_t y = 0;
 };
+
 namespace path_flags {
 inline constexpr uint8_t kBegin = 1 << 0;
 inline constexpr uint8_t kEnd = 1 << 1;
 inline constexpr uint8_t kClose = 1 << 3;
 inline constexpr uint8_t kBezier = 1 << 4;
 }  // namespace path_flags
+
 struct PathSegment {
     uint8_t flags = 0;
     std::vector<PointFix> points;
 };
+
 namespace line_flags {
 inline constexpr uint8_t kStartWithGap = 1 << 2;
 inline constexpr uint8_t kStyled = 1 << 3;
 }  // namespace line_flags
+
 struct LineAttr {
     uint8_t flags = 0;
     std::vector<int32_t> style;  // 28.4 dash lengths
 };
+
 struct Stroke {
     std::vector<PathSegment> path;
     LineAttr attr;
@@ -151,6 +163,7 @@ struct Stroke {
     uint16_t fore_mode = ropd::kOpPut;
     uint16_t back_mode = ropd::kOpPut;
 };
+
 Result<Damage> draw_stroke(Surface& dest, const DrawArea& area, const Stroke& stroke);
 
 // Raster pixels a zero-width polyline lights (lines.c miZeroLine with CapNotLast, the X11
@@ -167,6 +180,7 @@ inline constexpr uint16_t kRasterA4 = 1 << 1;
 inline constexpr uint16_t kRasterA8 = 1 << 2;
 inline constexpr uint16_t kRasterTopDown = 1 << 3;
 }  // namespace string_flags
+
 struct Glyph {
     Point render_pos;
     Point glyph_origin;
@@ -175,10 +189,12 @@ struct Glyph {
     const uint8_t* data = nullptr;  // rows of ALIGN(width * bpp, 8) / 8 bytes, bottom row first
     size_t size = 0;
 };
+
 struct GlyphString {
     uint16_t flags = 0;
     std::vector<Glyph> glyphs;
 };
+
 struct Text {
     GlyphString str;
     Rect back_area;
@@ -187,6 +203,7 @@ struct Text {
     uint16_t fore_mode = ropd::kOpPut;
     uint16_t back_mode = ropd::kOpPut;
 };
+
 Result<Damage> draw_text(Surface& dest, const DrawArea& area, const Text& text,
                          const CanvasLimits& limits = {});
 
@@ -196,6 +213,7 @@ struct Transform {  // 16.16 fixed point, row-major 2x3
     int32_t t00 = 0x10000, t01 = 0, t02 = 0;
     int32_t t10 = 0, t11 = 0x10000, t12 = 0;
 };
+
 namespace composite_flags {
 inline constexpr uint32_t kHasMask = 1u << 19;
 inline constexpr uint32_t kHasSrcTransform = 1u << 20;
@@ -204,6 +222,7 @@ inline constexpr uint32_t kSourceOpaque = 1u << 22;
 inline constexpr uint32_t kMaskOpaque = 1u << 23;
 inline constexpr uint32_t kDestOpaque = 1u << 24;
 }  // namespace composite_flags
+
 struct Composite {
     uint32_t flags = 0;
     Source src{};
@@ -213,6 +232,7 @@ struct Composite {
     Point src_origin;
     Point mask_origin;
 };
+
 Result<Damage> draw_composite(Surface& dest, const DrawArea& area, const Composite& c);
 
 // COPY_BITS (104): the box's pixels taken from src_pos on the same surface (overlap-safe).

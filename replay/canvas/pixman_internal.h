@@ -26,7 +26,8 @@ namespace detail {
 
 struct ImageDeleter {
     void operator()(pixman_image_t* image) const {
-        if (image) pixman_image_unref(image);
+        if (image)
+            pixman_image_unref(image);
     }
 };
 
@@ -36,17 +37,23 @@ using PixmanImage = std::unique_ptr<pixman_image_t, ImageDeleter>;
 class Region {
 public:
     Region() { pixman_region32_init(&r_); }
+
     explicit Region(const Rect& rect);
     Region(const Region&) = delete;
     Region& operator=(const Region&) = delete;
+
     ~Region() { pixman_region32_fini(&r_); }
 
     pixman_region32_t* get() { return &r_; }
+
     const pixman_region32_t* get() const { return &r_; }
+
     bool empty() const;
     void intersect(const Rect& rect);
     void intersect(Region& other);
+
     void translate(int dx, int dy) { pixman_region32_translate(&r_, dx, dy); }
+
     std::vector<pixman_box32_t> boxes() const;
     Damage damage() const;
 

@@ -22,7 +22,8 @@ Result<void> write_png(const Surface& surface, const std::string& path) {
         o[0] = uint8_t(p >> 16);
         o[1] = uint8_t(p >> 8);
         o[2] = uint8_t(p);
-        if (alpha) o[3] = uint8_t(p >> 24);
+        if (alpha)
+            o[3] = uint8_t(p >> 24);
     }
     png_image image;
     std::memset(&image, 0, sizeof image);

@@ -8,9 +8,12 @@ namespace {
 
 uint16_t invert_bit(RopInput input) {
     switch (input) {
-        case RopInput::Src: return ropd::kInversSrc;
-        case RopInput::Brush: return ropd::kInversBrush;
-        case RopInput::Dest: return ropd::kInversDest;
+        case RopInput::Src:
+            return ropd::kInversSrc;
+        case RopInput::Brush:
+            return ropd::kInversBrush;
+        case RopInput::Dest:
+            return ropd::kInversDest;
     }
     return 0;
 }
@@ -23,8 +26,10 @@ Rop fold(uint32_t (*op)(bool, bool), bool inv_src, bool inv_dst, bool inv_res) {
     for (int s = 0; s < 2; ++s) {
         for (int d = 0; d < 2; ++d) {
             bool r = op(bool(s) != inv_src, bool(d) != inv_dst) != 0;
-            if (inv_res) r = !r;
-            if (r) table |= uint8_t(1u << (s << 1 | d));
+            if (inv_res)
+                r = !r;
+            if (r)
+                table |= uint8_t(1u << (s << 1 | d));
         }
     }
     for (uint8_t g = 0; g < 16; ++g) {
@@ -36,7 +41,8 @@ Rop fold(uint32_t (*op)(bool, bool), bool inv_src, bool inv_dst, bool inv_res) {
                 }
             }
         }
-        if (t == table) return Rop(g);
+        if (t == table)
+            return Rop(g);
     }
     return Rop::Copy;
 }
@@ -52,41 +58,57 @@ Rop rop_from_descriptor(uint16_t descriptor, RopInput src, RopInput dest) {
         return (inv_src != inv_res) ? Rop::CopyInverted : Rop::Copy;
     }
     if (descriptor & ropd::kOpOr) {
-        return fold([](bool a, bool b) -> uint32_t { return a || b; }, inv_src, inv_dst,
-                    inv_res);
+        return fold([](bool a, bool b) -> uint32_t { return a || b; }, inv_src, inv_dst, inv_res);
     }
     if (descriptor & ropd::kOpAnd) {
-        return fold([](bool a, bool b) -> uint32_t { return a && b; }, inv_src, inv_dst,
-                    inv_res);
+        return fold([](bool a, bool b) -> uint32_t { return a && b; }, inv_src, inv_dst, inv_res);
     }
     if (descriptor & ropd::kOpXor) {
-        return fold([](bool a, bool b) -> uint32_t { return a != b; }, inv_src, inv_dst,
-                    inv_res);
+        return fold([](bool a, bool b) -> uint32_t { return a != b; }, inv_src, inv_dst, inv_res);
     }
-    if (descriptor & ropd::kOpBlackness) return Rop::Clear;
-    if (descriptor & ropd::kOpWhiteness) return Rop::Set;
-    if (descriptor & ropd::kOpInvers) return Rop::Invert;
+    if (descriptor & ropd::kOpBlackness)
+        return Rop::Clear;
+    if (descriptor & ropd::kOpWhiteness)
+        return Rop::Set;
+    if (descriptor & ropd::kOpInvers)
+        return Rop::Invert;
     return Rop::Copy;
 }
 
 uint32_t apply_rop(Rop rop, uint32_t src, uint32_t dst) {
     switch (rop) {
-        case Rop::Clear: return 0;
-        case Rop::And: return src & dst;
-        case Rop::AndReverse: return src & ~dst;
-        case Rop::Copy: return src;
-        case Rop::AndInverted: return ~src & dst;
-        case Rop::Noop: return dst;
-        case Rop::Xor: return src ^ dst;
-        case Rop::Or: return src | dst;
-        case Rop::Nor: return ~src & ~dst;
-        case Rop::Equiv: return ~src ^ dst;
-        case Rop::Invert: return ~dst;
-        case Rop::OrReverse: return src | ~dst;
-        case Rop::CopyInverted: return ~src;
-        case Rop::OrInverted: return ~src | dst;
-        case Rop::Nand: return ~src | ~dst;
-        case Rop::Set: return 0xffffffffu;
+        case Rop::Clear:
+            return 0;
+        case Rop::And:
+            return src & dst;
+        case Rop::AndReverse:
+            return src & ~dst;
+        case Rop::Copy:
+            return src;
+        case Rop::AndInverted:
+            return ~src & dst;
+        case Rop::Noop:
+            return dst;
+        case Rop::Xor:
+            return src ^ dst;
+        case Rop::Or:
+            return src | dst;
+        case Rop::Nor:
+            return ~src & ~dst;
+        case Rop::Equiv:
+            return ~src ^ dst;
+        case Rop::Invert:
+            return ~dst;
+        case Rop::OrReverse:
+            return src | ~dst;
+        case Rop::CopyInverted:
+            return ~src;
+        case Rop::OrInverted:
+            return ~src | dst;
+        case Rop::Nand:
+            return ~src | ~dst;
+        case Rop::Set:
+            return 0xffffffffu;
     }
     return dst;
 }
@@ -94,7 +116,8 @@ uint32_t apply_rop(Rop rop, uint32_t src, uint32_t dst) {
 uint32_t apply_rop3(uint8_t code, uint32_t pattern, uint32_t src, uint32_t dst) {
     uint32_t out = 0;
     for (int i = 0; i < 8; ++i) {
-        if (!((code >> i) & 1)) continue;
+        if (!((code >> i) & 1))
+            continue;
         const uint32_t p = (i & 4) ? pattern : ~pattern;
         const uint32_t s = (i & 2) ? src : ~src;
         const uint32_t d = (i & 1) ? dst : ~dst;

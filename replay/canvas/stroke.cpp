@@ -24,7 +24,8 @@ constexpr unsigned kDefaultBias = (1u << (kYDecreasing | kYMajor)) |
 
 int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        --q;
     return q;
 }
 
@@ -40,10 +41,12 @@ void segment(Point a, Point b, int32_t width, int32_t height, std::vector<Point>
     const int64_t sy = dy < 0 ? -1 : 1;
     unsigned octant = (dx < 0 ? kXDecreasing : 0) | (dy < 0 ? kYDecreasing : 0);
     const bool x_major = adx > ady;
-    if (!x_major) octant |= kYMajor;
+    if (!x_major)
+        octant |= kYMajor;
     const int64_t major = x_major ? adx : ady;
     const int64_t minor = x_major ? ady : adx;
-    if (major == 0) return;
+    if (major == 0)
+        return;
     const int64_t bias = (kDefaultBias >> octant) & 1;
     const int64_t e0 = -major - bias;
     // restrict i to the surface along the major axis
@@ -71,7 +74,8 @@ void segment(Point a, Point b, int32_t width, int32_t height, std::vector<Point>
 // fix_to_int (canvas_base.c): round 28.4 to nearest, halves down.
 int32_t fix_to_int(int32_t v) {
     int32_t val = v >> 4;
-    if ((v & 0x0f) > 8) ++val;
+    if ((v & 0x0f) > 8)
+        ++val;
     return val;
 }
 
@@ -80,7 +84,9 @@ struct FixPt {
     int64_t y;
 };
 
-int64_t wrap_mul(int64_t a, int64_t b) { return int64_t(uint64_t(a) * uint64_t(b)); }
+int64_t wrap_mul(int64_t a, int64_t b) {
+    return int64_t(uint64_t(a) * uint64_t(b));
+}
 
 int64_t dot(int64_t x1, int64_t y1, int64_t x2, int64_t y2) {
     return int64_t(uint64_t(wrap_mul(x1, x2)) + uint64_t(wrap_mul(y1, y2))) >> 4;
@@ -160,11 +166,12 @@ Result<Damage> draw_stroke(Surface& dest, const DrawArea& area, const Stroke& st
                 return make_error(Errc::BadValue, 0, "bezier segment not made of point triples");
             }
             for (; i + 2 < seg.points.size(); i += 3) {
-                if (cur.empty()) return make_error(Errc::BadValue, 0, "bezier without a start");
+                if (cur.empty())
+                    return make_error(Errc::BadValue, 0, "bezier without a start");
                 const FixPt p0{int64_t{cur.back().x} * 16, int64_t{cur.back().y} * 16};
                 auto fx = [](const PointFix& p) { return FixPt{p.x, p.y}; };
-                subdivide(cur, p0, fx(seg.points[i]), fx(seg.points[i + 1]),
-                          fx(seg.points[i + 2]), 0);
+                subdivide(cur, p0, fx(seg.points[i]), fx(seg.points[i + 1]), fx(seg.points[i + 2]),
+                          0);
             }
         } else {
             for (; i < seg.points.size(); ++i) {
@@ -172,7 +179,8 @@ Result<Damage> draw_stroke(Surface& dest, const DrawArea& area, const Stroke& st
             }
         }
         if (seg.flags & path_flags::kEnd) {
-            if ((seg.flags & path_flags::kClose) && !cur.empty()) cur.push_back(cur.front());
+            if ((seg.flags & path_flags::kClose) && !cur.empty())
+                cur.push_back(cur.front());
             flush();
         }
         if (total + cur.size() > max_points) {
@@ -197,12 +205,14 @@ Result<Damage> draw_stroke(Surface& dest, const DrawArea& area, const Stroke& st
             region.intersect(clip);
         }
     }
-    if (region.empty()) return Damage{};
+    if (region.empty())
+        return Damage{};
     const Rop rop = rop_from_descriptor(stroke.fore_mode, RopInput::Brush, RopInput::Dest);
     detail::PixmanImage tile;
     if (stroke.brush.type == Brush::Type::Pattern) {
         auto t = detail::source_for(stroke.brush.pattern, dest.format());
-        if (!t) return t.error();
+        if (!t)
+            return t.error();
         tile = std::move(*t);
         if (PIXMAN_FORMAT_BPP(pixman_image_get_format(tile.get())) !=
             detail::bits_per_pixel(dest.format())) {
@@ -212,18 +222,19 @@ Result<Damage> draw_stroke(Surface& dest, const DrawArea& area, const Stroke& st
     const int bpp = detail::bits_per_pixel(dest.format());
     const uint32_t depth_mask = bpp == 32 ? 0xffffffffu : bpp == 16 ? 0xffffu : 0xffu;
     for (const auto& line : polylines) {
-        for (const Point& p : zero_line_pixels(line, int32_t(dest.width()),
-                                               int32_t(dest.height()))) {
-            if (!pixman_region32_contains_point(region.get(), p.x, p.y, nullptr)) continue;
+        for (const Point& p :
+             zero_line_pixels(line, int32_t(dest.width()), int32_t(dest.height()))) {
+            if (!pixman_region32_contains_point(region.get(), p.x, p.y, nullptr))
+                continue;
             uint32_t src = stroke.brush.type == Brush::Type::Solid ? stroke.brush.color : 0;
             if (tile) {
                 const int32_t tw = pixman_image_get_width(tile.get());
                 const int32_t th = pixman_image_get_height(tile.get());
                 const int64_t tx = ((int64_t{p.x} - stroke.brush.pos.x) % tw + tw) % tw;
                 const int64_t ty = ((int64_t{p.y} - stroke.brush.pos.y) % th + th) % th;
-                const auto* trow = reinterpret_cast<const uint8_t*>(
-                                       pixman_image_get_data(tile.get())) +
-                                   ty * pixman_image_get_stride(tile.get());
+                const auto* trow =
+                    reinterpret_cast<const uint8_t*>(pixman_image_get_data(tile.get())) +
+                    ty * pixman_image_get_stride(tile.get());
                 src = 0;
                 std::copy_n(trow + tx * (bpp / 8), bpp / 8, reinterpret_cast<uint8_t*>(&src));
             }

@@ -27,6 +27,7 @@ public:
     uint32_t width() const;
     uint32_t height() const;
     SurfaceFormat format() const;
+
     Rect bounds() const { return Rect{0, 0, int32_t(width()), int32_t(height())}; }
 
     // Raw pixel value at (x, y) in the surface's own depth (32, 16, 8 or 1 bit).
@@ -44,6 +45,7 @@ public:
     size_t bytes_per_row() const;
 
     struct Impl;
+
     Impl& impl() const { return *impl_; }
 
 private:

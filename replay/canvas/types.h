@@ -24,8 +24,11 @@ struct Rect {
     int32_t bottom = 0;
 
     int64_t width() const { return int64_t{right} - left; }
+
     int64_t height() const { return int64_t{bottom} - top; }
+
     bool empty() const { return right <= left || bottom <= top; }
+
     bool operator==(const Rect&) const = default;
 };
 
@@ -134,6 +137,7 @@ struct Damage {
     std::vector<Rect> rects;
 
     bool empty() const { return rects.empty(); }
+
     Rect extents() const;
 };
 

@@ -4,7 +4,6 @@
 #include "replay/canvas/canvas.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +18,8 @@ Surface make(uint32_t w, uint32_t h, SurfaceFormat f = SurfaceFormat::Rgb32, uin
     auto s = Surface::create(1, w, h, f);
     REQUIRE(s);
     for (uint32_t y = 0; y < h; ++y)
-        for (uint32_t x = 0; x < w; ++x) s->set_pixel(x, y, fill);
+        for (uint32_t x = 0; x < w; ++x)
+            s->set_pixel(x, y, fill);
     return std::move(*s);
 }
 
@@ -27,6 +27,7 @@ struct Img {
     std::vector<uint32_t> px;
     uint32_t w, h;
     codec::PixelFormat fmt = codec::PixelFormat::Xrgb32;
+
     ImageRef ref() const {
         return ImageRef{reinterpret_cast<const uint8_t*>(px.data()), w, h, size_t{w} * 4, fmt};
     }
@@ -35,19 +36,25 @@ struct Img {
 struct Bits {  // an A1 image, LSB-first rows
     std::vector<uint8_t> bytes;
     uint32_t w, h;
+
     ImageRef ref() const {
         return ImageRef{bytes.data(), w, h, (w + 7) / 8, codec::PixelFormat::A1};
     }
 };
 
-DrawArea box(int l, int t, int r, int b) { return DrawArea{Rect{l, t, r, b}, std::nullopt}; }
+DrawArea box(int l, int t, int r, int b) {
+    return DrawArea{Rect{l, t, r, b}, std::nullopt};
+}
 
-Brush solid(uint32_t c) { return Brush{Brush::Type::Solid, c, {}, {}}; }
+Brush solid(uint32_t c) {
+    return Brush{Brush::Type::Solid, c, {}, {}};
+}
 
 int count(const Surface& s, uint32_t v) {
     int n = 0;
     for (uint32_t y = 0; y < s.height(); ++y)
-        for (uint32_t x = 0; x < s.width(); ++x) n += s.pixel(x, y) == v;
+        for (uint32_t x = 0; x < s.width(); ++x)
+            n += s.pixel(x, y) == v;
     return n;
 }
 
@@ -63,8 +70,7 @@ TEST_CASE("surface: formats, limits and pixel access", "[canvas]") {
         CHECK(s->pixel(4, 3) == 0);  // zero-filled like spice-gtk's g_malloc0
     }
     CHECK(Surface::create(1, 0, 4, SurfaceFormat::Rgb32).error().code == Errc::BadValue);
-    CHECK(Surface::create(1, 100000, 4, SurfaceFormat::Rgb32).error().code ==
-          Errc::LimitExceeded);
+    CHECK(Surface::create(1, 100000, 4, SurfaceFormat::Rgb32).error().code == Errc::LimitExceeded);
     CHECK(Surface::create(1, 16384, 16384, SurfaceFormat::Rgb32).error().code ==
           Errc::LimitExceeded);
     CHECK(Surface::create(1, 4, 4, SurfaceFormat(7)).error().code == Errc::Unsupported);
@@ -78,26 +84,28 @@ TEST_CASE("surface: formats, limits and pixel access", "[canvas]") {
 
 TEST_CASE("rop descriptor: every canvas_base.c case", "[canvas][rop]") {
     using namespace ropd;
+
     // (op, inv_src, inv_dest, inv_res) -> expected, transcribed from ropd_descriptor_to_rop
     struct Row {
         uint16_t op;
         bool s, d, r;
         Rop want;
     };
+
     const Row rows[] = {
-        {kOpOr, 1, 1, 1, Rop::And},        {kOpOr, 1, 0, 1, Rop::AndReverse},
-        {kOpOr, 0, 1, 1, Rop::AndInverted}, {kOpOr, 0, 0, 1, Rop::Nor},
-        {kOpOr, 1, 1, 0, Rop::Nand},       {kOpOr, 1, 0, 0, Rop::OrInverted},
-        {kOpOr, 0, 1, 0, Rop::OrReverse},  {kOpOr, 0, 0, 0, Rop::Or},
-        {kOpAnd, 1, 1, 1, Rop::Or},        {kOpAnd, 1, 0, 1, Rop::OrReverse},
-        {kOpAnd, 0, 1, 1, Rop::OrInverted}, {kOpAnd, 0, 0, 1, Rop::Nand},
-        {kOpAnd, 1, 1, 0, Rop::Nor},       {kOpAnd, 1, 0, 0, Rop::AndInverted},
-        {kOpAnd, 0, 1, 0, Rop::AndReverse}, {kOpAnd, 0, 0, 0, Rop::And},
-        {kOpXor, 1, 1, 1, Rop::Equiv},     {kOpXor, 1, 0, 1, Rop::Xor},
-        {kOpXor, 0, 1, 1, Rop::Xor},       {kOpXor, 0, 0, 1, Rop::Equiv},
-        {kOpXor, 1, 1, 0, Rop::Xor},       {kOpXor, 1, 0, 0, Rop::Equiv},
-        {kOpXor, 0, 1, 0, Rop::Equiv},     {kOpXor, 0, 0, 0, Rop::Xor},
-        {kOpPut, 1, 0, 1, Rop::Copy},      {kOpPut, 1, 0, 0, Rop::CopyInverted},
+        {kOpOr, 1, 1, 1, Rop::And},           {kOpOr, 1, 0, 1, Rop::AndReverse},
+        {kOpOr, 0, 1, 1, Rop::AndInverted},   {kOpOr, 0, 0, 1, Rop::Nor},
+        {kOpOr, 1, 1, 0, Rop::Nand},          {kOpOr, 1, 0, 0, Rop::OrInverted},
+        {kOpOr, 0, 1, 0, Rop::OrReverse},     {kOpOr, 0, 0, 0, Rop::Or},
+        {kOpAnd, 1, 1, 1, Rop::Or},           {kOpAnd, 1, 0, 1, Rop::OrReverse},
+        {kOpAnd, 0, 1, 1, Rop::OrInverted},   {kOpAnd, 0, 0, 1, Rop::Nand},
+        {kOpAnd, 1, 1, 0, Rop::Nor},          {kOpAnd, 1, 0, 0, Rop::AndInverted},
+        {kOpAnd, 0, 1, 0, Rop::AndReverse},   {kOpAnd, 0, 0, 0, Rop::And},
+        {kOpXor, 1, 1, 1, Rop::Equiv},        {kOpXor, 1, 0, 1, Rop::Xor},
+        {kOpXor, 0, 1, 1, Rop::Xor},          {kOpXor, 0, 0, 1, Rop::Equiv},
+        {kOpXor, 1, 1, 0, Rop::Xor},          {kOpXor, 1, 0, 0, Rop::Equiv},
+        {kOpXor, 0, 1, 0, Rop::Equiv},        {kOpXor, 0, 0, 0, Rop::Xor},
+        {kOpPut, 1, 0, 1, Rop::Copy},         {kOpPut, 1, 0, 0, Rop::CopyInverted},
         {kOpPut, 0, 1, 1, Rop::CopyInverted}, {kOpPut, 0, 0, 0, Rop::Copy},
     };
     for (const Row& row : rows) {
@@ -121,10 +129,12 @@ TEST_CASE("rop descriptor: every canvas_base.c case", "[canvas][rop]") {
 
 TEST_CASE("fill: solid brush through every descriptor op on raw pixels", "[canvas][fill]") {
     const uint32_t dst = 0x00f0f0f0, brush = 0x00ff00cc;
+
     struct Case {
         uint16_t desc;
         uint32_t want;
     };
+
     const Case cases[] = {
         {ropd::kOpPut, brush},
         {ropd::kOpPut | ropd::kInversBrush, ~brush},
@@ -248,7 +258,8 @@ TEST_CASE("copy: blit, ROP, source clipping and nearest scaling", "[canvas][copy
     const uint32_t want[4][4] = {
         {0xa, 0xa, 0xb, 0xb}, {0xa, 0xa, 0xb, 0xb}, {0xc, 0xc, 0xd, 0xd}, {0xc, 0xc, 0xd, 0xd}};
     for (uint32_t y = 0; y < 4; ++y)
-        for (uint32_t x = 0; x < 4; ++x) CHECK((u.pixel(x, y) & 0xffffff) == want[y][x]);
+        for (uint32_t x = 0; x < 4; ++x)
+            CHECK((u.pixel(x, y) & 0xffffff) == want[y][x]);
 
     // the same scaled with a ROP goes through the temporary image: OR into 0x100
     Surface v = make(4, 4, SurfaceFormat::Rgb32, 0x100);
@@ -320,11 +331,13 @@ TEST_CASE("rop3: truth tables and spice-gtk's missing codes", "[canvas][rop3]") 
         CHECK((apply_rop3(uint8_t(code), P, S, D) & 0xff) == uint32_t(code));
     }
     int missing = 0;
-    for (int code = 0; code < 256; ++code) missing += rop3_missing_in_reference(uint8_t(code));
+    for (int code = 0; code < 256; ++code)
+        missing += rop3_missing_in_reference(uint8_t(code));
     CHECK(missing == 38);  // rop3.c registers 218 handlers
     for (uint8_t c : {0x00, 0xff, 0xcc, 0x66, 0xf0, 0x5a, 0x33, 0xaa})
         CHECK(rop3_missing_in_reference(c));
-    for (uint8_t c : {0xb8, 0xe2, 0x01, 0xca}) CHECK_FALSE(rop3_missing_in_reference(c));
+    for (uint8_t c : {0xb8, 0xe2, 0x01, 0xca})
+        CHECK_FALSE(rop3_missing_in_reference(c));
 
     Img src{{0x00cc00cc, 0x00cc00cc, 0x00cc00cc, 0x00cc00cc}, 2, 2};
     auto run = [&](uint8_t code, bool reference) {
@@ -404,8 +417,7 @@ TEST_CASE("transparent: colour key on 24 bits, scaled nearest", "[canvas][transp
     CHECK((u.pixel(3, 1) & 0xffffff) == 0x123456);
 }
 
-TEST_CASE("alpha blend: OVER with constant alpha, with and without dest alpha",
-          "[canvas][alpha]") {
+TEST_CASE("alpha blend: OVER with constant alpha, with and without dest alpha", "[canvas][alpha]") {
     // premultiplied ARGB 0x80400000 over opaque blue: r = 0x40, b = 0xff * 0x7f / 0xff = 0x7f,
     // a = 0x80 + 0x7f = 0xff
     Img src{{0x80400000u}, 1, 1, codec::PixelFormat::Argb32};
@@ -461,8 +473,10 @@ namespace {
 std::vector<Point> literal_zero_line(Point a, Point b) {
     std::vector<Point> out;
     int adx = b.x - a.x, ady = b.y - a.y, sx = 1, sy = 1, octant = 0;
-    if (adx < 0) adx = -adx, sx = -1, octant |= 4;
-    if (ady < 0) ady = -ady, sy = -1, octant |= 2;
+    if (adx < 0)
+        adx = -adx, sx = -1, octant |= 4;
+    if (ady < 0)
+        ady = -ady, sy = -1, octant |= 2;
     const unsigned bias = (1u << 3) | (1u << 7) | (1u << 6) | (1u << 4);
     int x = a.x, y = a.y;
     if (adx > ady) {
@@ -473,7 +487,8 @@ std::vector<Point> literal_zero_line(Point a, Point b) {
         for (int n = adx; n--;) {
             out.push_back({x, y});
             e += e1;
-            if (e >= 0) y += sy, e += e3;
+            if (e >= 0)
+                y += sy, e += e3;
             x += sx;
         }
     } else {
@@ -485,7 +500,8 @@ std::vector<Point> literal_zero_line(Point a, Point b) {
         for (int n = ady; n--;) {
             out.push_back({x, y});
             e += e1;
-            if (e >= 0) x += sx, e += e3;
+            if (e >= 0)
+                x += sx, e += e3;
             y += sy;
         }
     }
@@ -496,7 +512,8 @@ Stroke line(std::vector<Point> pts, uint32_t color, uint16_t mode = ropd::kOpPut
     Stroke s;
     PathSegment seg;
     seg.flags = path_flags::kBegin | path_flags::kEnd;
-    for (Point p : pts) seg.points.push_back(PointFix{p.x * 16, p.y * 16});
+    for (Point p : pts)
+        seg.points.push_back(PointFix{p.x * 16, p.y * 16});
     s.path.push_back(seg);
     s.brush = solid(color);
     s.fore_mode = mode;
@@ -523,7 +540,8 @@ TEST_CASE("stroke: X11 zero-width lines with CapNotLast", "[canvas][stroke]") {
     Surface d = make(8, 8);
     REQUIRE(draw_stroke(d, box(0, 0, 8, 8), line({{0, 0}, {4, 4}}, 9)));
     CHECK(count(d, 9) == 4);
-    for (uint32_t i = 0; i < 4; ++i) CHECK(d.pixel(i, i) == 9);
+    for (uint32_t i = 0; i < 4; ++i)
+        CHECK(d.pixel(i, i) == 9);
     // (0,0)->(4,2), octant 8 (no bias): e steps give (0,0) (1,1) (2,1) (3,2)
     CHECK(zero_line_pixels({{0, 0}, {4, 2}}, 8, 8) ==
           std::vector<Point>{{0, 0}, {1, 1}, {2, 1}, {3, 2}});
@@ -537,7 +555,8 @@ TEST_CASE("stroke: X11 zero-width lines with CapNotLast", "[canvas][stroke]") {
         Point a{coord(rng), coord(rng)}, b{coord(rng), coord(rng)};
         std::vector<Point> want;
         for (Point p : literal_zero_line(a, b))
-            if (p.x >= 0 && p.x < 24 && p.y >= 0 && p.y < 16) want.push_back(p);
+            if (p.x >= 0 && p.x < 24 && p.y >= 0 && p.y < 16)
+                want.push_back(p);
         REQUIRE(zero_line_pixels({a, b}, 24, 16) == want);
     }
 }
@@ -625,19 +644,20 @@ TEST_CASE("composite: OVER with an identity transform", "[canvas][composite]") {
 }
 
 TEST_CASE("copy_bits: overlapping moves behave like memmove", "[canvas][copy_bits]") {
-    for (Point dir : {Point{1, 1}, Point{-1, -1}, Point{2, 0}, Point{-2, 0}, Point{0, 3},
-                      Point{1, -2}}) {
+    for (Point dir :
+         {Point{1, 1}, Point{-1, -1}, Point{2, 0}, Point{-2, 0}, Point{0, 3}, Point{1, -2}}) {
         Surface s = make(8, 8);
         for (uint32_t y = 0; y < 8; ++y)
-            for (uint32_t x = 0; x < 8; ++x) s.set_pixel(x, y, y * 8 + x);
+            for (uint32_t x = 0; x < 8; ++x)
+                s.set_pixel(x, y, y * 8 + x);
         // move the 5x5 block at (2, 2) by dir; the clip splits it into bands
         DrawArea a{Rect{2 + dir.x, 2 + dir.y, 7 + dir.x, 7 + dir.y},
                    std::vector<Rect>{{0, 0, 8, 4}, {0, 4, 5, 8}, {6, 4, 8, 8}}};
         REQUIRE(copy_bits(s, a, Point{2, 2}));
         for (int32_t y = 0; y < 8; ++y) {
             for (int32_t x = 0; x < 8; ++x) {
-                const bool in_box = x >= a.box.left && x < a.box.right && y >= a.box.top &&
-                                    y < a.box.bottom;
+                const bool in_box =
+                    x >= a.box.left && x < a.box.right && y >= a.box.top && y < a.box.bottom;
                 const bool in_clip = y < 4 || x < 5 || x >= 6;
                 const uint32_t want = (in_box && in_clip) ? uint32_t((y - dir.y) * 8 + x - dir.x)
                                                           : uint32_t(y * 8 + x);
@@ -691,7 +711,7 @@ TEST_CASE("bad input never writes outside the surface", "[canvas][robust]") {
     c.src_area = Rect{-100, -100, 2, 2};  // 102x102 scaled into a huge box
     CHECK(draw_copy(s, box(-1000000, -1000000, 1000000, 1000000), c));
     CHECK(draw_copy(s, box(INT32_MIN, INT32_MIN, INT32_MAX, INT32_MAX), c).error().code ==
-          Errc::BadValue);  // wider than pixman's 32-bit coordinates can scale
+          Errc::BadValue);          // wider than pixman's 32-bit coordinates can scale
     c.src_area = Rect{5, 5, 5, 5};  // empty area scaled: refused
     CHECK_FALSE(draw_copy(s, box(0, 0, 4, 4), c));
     c.src_area = Rect{-1, -1, 1, 1};  // same size, mostly off the image
