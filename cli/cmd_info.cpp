@@ -28,9 +28,11 @@ int run_info(const InfoArgs& a) {
         if (!reader) {
             return report_error(reader.error());
         }
-        const std::string shown =
-            source->imported() ? a.input + " (capture, imported on the fly)" : path.string();
+        const std::string shown = source->imported() ? a.input : path.string();
         auto summary = summary::summarize(**reader, shown);
+        if (summary) {
+            summary->imported = source->imported();
+        }
         if (!summary) {
             return report_error(summary.error());
         }

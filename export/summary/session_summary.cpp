@@ -126,8 +126,13 @@ std::string format_summary_text(const SessionSummary& s) {
     out += fmt::format("  start     {}\n", format_utc(si.start_us));
     out += fmt::format("  duration  {:.3f} s\n", seconds_since(si.start_us, si.end_us));
     out += fmt::format("  source    {} {}\n", si.source_kind, si.source);
-    out += fmt::format("  log       {} (schema {}{})\n", s.path, s.schema_version,
-                       si.complete ? "" : ", NOT closed cleanly: recording was cut short");
+    if (s.imported) {
+        out += fmt::format("  log       none: {} was imported on the fly (schema {})\n", s.path,
+                           s.schema_version);
+    } else {
+        out += fmt::format("  log       {} (schema {}{})\n", s.path, s.schema_version,
+                           si.complete ? "" : ", NOT closed cleanly: recording was cut short");
+    }
     out += fmt::format("  messages  {}   gaps {}   notes {}\n\n", s.messages, s.gaps.size(),
                        s.notes.size());
 
@@ -194,7 +199,7 @@ std::string format_summary_json(const SessionSummary& s) {
     std::string out;
     JsonWriter w(out);
     w.begin_object();
-    w.field("path", s.path).field("schema_version", static_cast<int64_t>(s.schema_version));
+    w.field("path", s.path).field("imported", s.imported).field("schema_version", static_cast<int64_t>(s.schema_version));
     w.field("session_id", si.session_id).field("server", si.server).field("client", si.client);
     w.field("start", format_utc(si.start_us)).field("start_us", si.start_us);
     w.field("end_us", si.end_us).field("duration_s", seconds_since(si.start_us, si.end_us));

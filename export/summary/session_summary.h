@@ -24,6 +24,7 @@ struct ConnectionSummary {
 
 struct SessionSummary {
     std::string path;
+    bool imported = false;  // path is a capture that was imported on the fly
     int schema_version = 0;
     log::SessionInfo session;
     std::vector<ConnectionSummary> connections;
