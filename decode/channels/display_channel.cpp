@@ -74,10 +74,10 @@ std::optional<DecodeError> check_caps(std::optional<CapRule> rule, const wire::C
     if (!rule || announced(caps, rule->by, rule->bit)) {
         return std::nullopt;
     }
-    return make_error(Errc::BadValue, 0,
-                      fmt::format("{}: the {} did not announce display capability {}", name,
-                                  rule->by == Announcer::Client ? "client" : "server",
-                                  rule->cap_name));
+    return make_error(
+        Errc::BadValue, 0,
+        fmt::format("{}: the {} did not announce display capability {}", name,
+                    rule->by == Announcer::Client ? "client" : "server", rule->cap_name));
 }
 
 template <typename T>
@@ -401,52 +401,93 @@ Result<ClientMessage> widen_client(Result<T>&& r) {
 
 std::string_view server_name(uint16_t type) {
     switch (type) {
-        case Mode::kType: return "mode";
-        case Mark::kType: return "mark";
-        case Reset::kType: return "reset";
-        case CopyBits::kType: return "copy_bits";
-        case InvalList::kType: return "inval_list";
-        case InvalAllPixmaps::kType: return "inval_all_pixmaps";
-        case InvalPalette::kType: return "inval_palette";
-        case InvalAllPalettes::kType: return "inval_all_palettes";
-        case StreamCreate::kType: return "stream_create";
-        case StreamData::kType: return "stream_data";
-        case StreamClip::kType: return "stream_clip";
-        case StreamDestroy::kType: return "stream_destroy";
-        case StreamDestroyAll::kType: return "stream_destroy_all";
-        case DrawFill::kType: return "draw_fill";
-        case DrawOpaque::kType: return "draw_opaque";
-        case DrawCopy::kType: return "draw_copy";
-        case DrawBlend::kType: return "draw_blend";
-        case DrawBlackness::kType: return "draw_blackness";
-        case DrawWhiteness::kType: return "draw_whiteness";
-        case DrawInvers::kType: return "draw_invers";
-        case DrawRop3::kType: return "draw_rop3";
-        case DrawStroke::kType: return "draw_stroke";
-        case DrawText::kType: return "draw_text";
-        case DrawTransparent::kType: return "draw_transparent";
-        case DrawAlphaBlend::kType: return "draw_alpha_blend";
-        case SurfaceCreate::kType: return "surface_create";
-        case SurfaceDestroy::kType: return "surface_destroy";
-        case StreamDataSized::kType: return "stream_data_sized";
-        case MonitorsConfig::kType: return "monitors_config";
-        case DrawComposite::kType: return "draw_composite";
-        case StreamActivateReport::kType: return "stream_activate_report";
-        case GlScanoutUnix::kType: return "gl_scanout_unix";
-        case GlDraw::kType: return "gl_draw";
-        case QualityIndicator::kType: return "quality_indicator";
-        default: return {};
+        case Mode::kType:
+            return "mode";
+        case Mark::kType:
+            return "mark";
+        case Reset::kType:
+            return "reset";
+        case CopyBits::kType:
+            return "copy_bits";
+        case InvalList::kType:
+            return "inval_list";
+        case InvalAllPixmaps::kType:
+            return "inval_all_pixmaps";
+        case InvalPalette::kType:
+            return "inval_palette";
+        case InvalAllPalettes::kType:
+            return "inval_all_palettes";
+        case StreamCreate::kType:
+            return "stream_create";
+        case StreamData::kType:
+            return "stream_data";
+        case StreamClip::kType:
+            return "stream_clip";
+        case StreamDestroy::kType:
+            return "stream_destroy";
+        case StreamDestroyAll::kType:
+            return "stream_destroy_all";
+        case DrawFill::kType:
+            return "draw_fill";
+        case DrawOpaque::kType:
+            return "draw_opaque";
+        case DrawCopy::kType:
+            return "draw_copy";
+        case DrawBlend::kType:
+            return "draw_blend";
+        case DrawBlackness::kType:
+            return "draw_blackness";
+        case DrawWhiteness::kType:
+            return "draw_whiteness";
+        case DrawInvers::kType:
+            return "draw_invers";
+        case DrawRop3::kType:
+            return "draw_rop3";
+        case DrawStroke::kType:
+            return "draw_stroke";
+        case DrawText::kType:
+            return "draw_text";
+        case DrawTransparent::kType:
+            return "draw_transparent";
+        case DrawAlphaBlend::kType:
+            return "draw_alpha_blend";
+        case SurfaceCreate::kType:
+            return "surface_create";
+        case SurfaceDestroy::kType:
+            return "surface_destroy";
+        case StreamDataSized::kType:
+            return "stream_data_sized";
+        case MonitorsConfig::kType:
+            return "monitors_config";
+        case DrawComposite::kType:
+            return "draw_composite";
+        case StreamActivateReport::kType:
+            return "stream_activate_report";
+        case GlScanoutUnix::kType:
+            return "gl_scanout_unix";
+        case GlDraw::kType:
+            return "gl_draw";
+        case QualityIndicator::kType:
+            return "quality_indicator";
+        default:
+            return {};
     }
 }
 
 std::string_view client_name(uint16_t type) {
     switch (type) {
-        case Init::kType: return "init";
-        case StreamReport::kType: return "stream_report";
-        case PreferredCompression::kType: return "preferred_compression";
-        case GlDrawDone::kType: return "gl_draw_done";
-        case PreferredVideoCodecType::kType: return "preferred_video_codec_type";
-        default: return {};
+        case Init::kType:
+            return "init";
+        case StreamReport::kType:
+            return "stream_report";
+        case PreferredCompression::kType:
+            return "preferred_compression";
+        case GlDrawDone::kType:
+            return "gl_draw_done";
+        case PreferredVideoCodecType::kType:
+            return "preferred_video_codec_type";
+        default:
+            return {};
     }
 }
 
@@ -469,34 +510,56 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
                 m.y_res = r.u32();
                 m.bits = r.u32();
             }));
-        case Mark::kType: return ServerMessage(Mark{});
-        case Reset::kType: return ServerMessage(Reset{});
-        case CopyBits::kType: return widen(parse_copy_bits(ctx));
-        case InvalList::kType: return widen(parse_inval_list(ctx));
-        case InvalAllPixmaps::kType: return widen(parse_inval_all_pixmaps(ctx));
+        case Mark::kType:
+            return ServerMessage(Mark{});
+        case Reset::kType:
+            return ServerMessage(Reset{});
+        case CopyBits::kType:
+            return widen(parse_copy_bits(ctx));
+        case InvalList::kType:
+            return widen(parse_inval_list(ctx));
+        case InvalAllPixmaps::kType:
+            return widen(parse_inval_all_pixmaps(ctx));
         case InvalPalette::kType:
             return widen(read_fixed<InvalPalette>(
                 ctx, [](ByteReader& r, InvalPalette& m) { m.id = r.u64(); }));
-        case InvalAllPalettes::kType: return ServerMessage(InvalAllPalettes{});
-        case StreamCreate::kType: return widen(parse_stream_create(ctx));
-        case StreamData::kType: return widen(parse_stream_data(ctx));
-        case StreamClip::kType: return widen(parse_stream_clip(ctx));
+        case InvalAllPalettes::kType:
+            return ServerMessage(InvalAllPalettes{});
+        case StreamCreate::kType:
+            return widen(parse_stream_create(ctx));
+        case StreamData::kType:
+            return widen(parse_stream_data(ctx));
+        case StreamClip::kType:
+            return widen(parse_stream_clip(ctx));
         case StreamDestroy::kType:
             return widen(read_fixed<StreamDestroy>(
                 ctx, [](ByteReader& r, StreamDestroy& m) { m.id = r.u32(); }));
-        case StreamDestroyAll::kType: return ServerMessage(StreamDestroyAll{});
-        case DrawFill::kType: return widen(parse_draw_fill(ctx));
-        case DrawOpaque::kType: return widen(parse_draw_opaque(ctx));
-        case DrawCopy::kType: return widen(parse_copy_like<DrawCopy>(ctx));
-        case DrawBlend::kType: return widen(parse_copy_like<DrawBlend>(ctx));
-        case DrawBlackness::kType: return widen(parse_mask_only<DrawBlackness>(ctx));
-        case DrawWhiteness::kType: return widen(parse_mask_only<DrawWhiteness>(ctx));
-        case DrawInvers::kType: return widen(parse_mask_only<DrawInvers>(ctx));
-        case DrawRop3::kType: return widen(parse_draw_rop3(ctx));
-        case DrawStroke::kType: return widen(parse_draw_stroke(ctx));
-        case DrawText::kType: return widen(parse_draw_text(ctx));
-        case DrawTransparent::kType: return widen(parse_draw_transparent(ctx));
-        case DrawAlphaBlend::kType: return widen(parse_draw_alpha_blend(ctx));
+        case StreamDestroyAll::kType:
+            return ServerMessage(StreamDestroyAll{});
+        case DrawFill::kType:
+            return widen(parse_draw_fill(ctx));
+        case DrawOpaque::kType:
+            return widen(parse_draw_opaque(ctx));
+        case DrawCopy::kType:
+            return widen(parse_copy_like<DrawCopy>(ctx));
+        case DrawBlend::kType:
+            return widen(parse_copy_like<DrawBlend>(ctx));
+        case DrawBlackness::kType:
+            return widen(parse_mask_only<DrawBlackness>(ctx));
+        case DrawWhiteness::kType:
+            return widen(parse_mask_only<DrawWhiteness>(ctx));
+        case DrawInvers::kType:
+            return widen(parse_mask_only<DrawInvers>(ctx));
+        case DrawRop3::kType:
+            return widen(parse_draw_rop3(ctx));
+        case DrawStroke::kType:
+            return widen(parse_draw_stroke(ctx));
+        case DrawText::kType:
+            return widen(parse_draw_text(ctx));
+        case DrawTransparent::kType:
+            return widen(parse_draw_transparent(ctx));
+        case DrawAlphaBlend::kType:
+            return widen(parse_draw_alpha_blend(ctx));
         case SurfaceCreate::kType:
             return widen(read_fixed<SurfaceCreate>(ctx, [](ByteReader& r, SurfaceCreate& m) {
                 m.surface_id = r.u32();
@@ -508,12 +571,15 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
         case SurfaceDestroy::kType:
             return widen(read_fixed<SurfaceDestroy>(
                 ctx, [](ByteReader& r, SurfaceDestroy& m) { m.surface_id = r.u32(); }));
-        case StreamDataSized::kType: return widen(parse_stream_data_sized(ctx));
-        case MonitorsConfig::kType: return widen(parse_monitors_config(ctx));
-        case DrawComposite::kType: return widen(parse_draw_composite(ctx));
+        case StreamDataSized::kType:
+            return widen(parse_stream_data_sized(ctx));
+        case MonitorsConfig::kType:
+            return widen(parse_monitors_config(ctx));
+        case DrawComposite::kType:
+            return widen(parse_draw_composite(ctx));
         case StreamActivateReport::kType:
-            return widen(read_fixed<StreamActivateReport>(
-                ctx, [](ByteReader& r, StreamActivateReport& m) {
+            return widen(
+                read_fixed<StreamActivateReport>(ctx, [](ByteReader& r, StreamActivateReport& m) {
                     m.stream_id = r.u32();
                     m.unique_id = r.u32();
                     m.max_window_size = r.u32();
@@ -534,8 +600,10 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
                 m.w = r.u32();
                 m.h = r.u32();
             }));
-        case QualityIndicator::kType: return widen(parse_quality_indicator(ctx));
-        default: break;
+        case QualityIndicator::kType:
+            return widen(parse_quality_indicator(ctx));
+        default:
+            break;
     }
     return make_error(Errc::Unsupported, 0, fmt::format("unknown display message type {}", type));
 }
@@ -572,7 +640,8 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
         case PreferredCompression::kType:
             return widen_client(read_fixed<PreferredCompression>(
                 ctx, [](ByteReader& r, PreferredCompression& m) { m.image_compression = r.u8(); }));
-        case GlDrawDone::kType: return ClientMessage(GlDrawDone{});
+        case GlDrawDone::kType:
+            return ClientMessage(GlDrawDone{});
         case PreferredVideoCodecType::kType: {
             ByteReader r(body);
             PreferredVideoCodecType m;
@@ -583,7 +652,8 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             }
             return widen_client(finish(ctx, std::move(m)));
         }
-        default: break;
+        default:
+            break;
     }
     return make_error(Errc::Unsupported, 0, fmt::format("unknown display message type {}", type));
 }

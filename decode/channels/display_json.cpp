@@ -76,9 +76,9 @@ void payload_fields(JsonWriter& w, const ImagePayload& payload) {
         payload);
 }
 
-void write_copy_like_fields(JsonWriter& w, const DisplayBase& base,
-                            const std::optional<Image>& src, const Rect& src_area, uint16_t rop,
-                            uint8_t scale_mode, const QMask& mask) {
+void write_copy_like_fields(JsonWriter& w, const DisplayBase& base, const std::optional<Image>& src,
+                            const Rect& src_area, uint16_t rop, uint8_t scale_mode,
+                            const QMask& mask) {
     object_field(w, "base", base);
     optional_field(w, "src_bitmap", src);
     object_field(w, "src_area", src_area);
@@ -279,7 +279,9 @@ void fields(JsonWriter& w, const InvalAllPixmaps& m) {
     w.end_array();
 }
 
-void fields(JsonWriter& w, const InvalPalette& m) { w.field("id", m.id); }
+void fields(JsonWriter& w, const InvalPalette& m) {
+    w.field("id", m.id);
+}
 
 void fields(JsonWriter& w, const StreamCreate& m) {
     w.field("surface_id", m.surface_id);
@@ -306,7 +308,9 @@ void fields(JsonWriter& w, const StreamClip& m) {
     object_field(w, "clip", m.clip);
 }
 
-void fields(JsonWriter& w, const StreamDestroy& m) { w.field("id", m.id); }
+void fields(JsonWriter& w, const StreamDestroy& m) {
+    w.field("id", m.id);
+}
 
 void fields(JsonWriter& w, const DrawFill& m) {
     object_field(w, "base", m.base);
@@ -390,7 +394,9 @@ void fields(JsonWriter& w, const SurfaceCreate& m) {
     w.field("flags", m.flags);
 }
 
-void fields(JsonWriter& w, const SurfaceDestroy& m) { w.field("surface_id", m.surface_id); }
+void fields(JsonWriter& w, const SurfaceDestroy& m) {
+    w.field("surface_id", m.surface_id);
+}
 
 void fields(JsonWriter& w, const StreamDataSized& m) {
     w.field("id", m.id);

@@ -22,9 +22,13 @@ public:
         : body_(body), message_(message), lz4_allowed_(lz4_allowed) {}
 
     ByteView body() const { return body_; }
+
     std::string_view message() const { return message_; }
+
     bool lz4_allowed() const { return lz4_allowed_; }
+
     bool failed() const { return error_.has_value(); }
+
     const DecodeError& error() const { return *error_; }
 
     // Records an error "<message>: <what>" (unless one is already recorded); returns false.

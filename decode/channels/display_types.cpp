@@ -3,42 +3,65 @@
 
 #include <fmt/core.h>
 
+#include <iterator>
+#include <type_traits>
+
 #include "decode/channels/display_parse.h"
 
 namespace spicetap::channels::display {
 
 std::string_view clip_type_name(uint8_t type) {
     switch (type) {
-        case 0: return "none";
-        case 1: return "rects";
-        default: return {};
+        case 0:
+            return "none";
+        case 1:
+            return "rects";
+        default:
+            return {};
     }
 }
 
 std::string_view brush_type_name(uint8_t type) {
     switch (type) {
-        case 0: return "none";
-        case 1: return "solid";
-        case 2: return "pattern";
-        default: return {};
+        case 0:
+            return "none";
+        case 1:
+            return "solid";
+        case 2:
+            return "pattern";
+        default:
+            return {};
     }
 }
 
 std::string_view image_type_name(uint8_t type) {
     switch (static_cast<ImageType>(type)) {
-        case ImageType::Bitmap: return "bitmap";
-        case ImageType::Quic: return "quic";
-        case ImageType::Reserved: return "reserved";
-        case ImageType::LzPlt: return "lz_plt";
-        case ImageType::LzRgb: return "lz_rgb";
-        case ImageType::GlzRgb: return "glz_rgb";
-        case ImageType::FromCache: return "from_cache";
-        case ImageType::Surface: return "surface";
-        case ImageType::Jpeg: return "jpeg";
-        case ImageType::FromCacheLossless: return "from_cache_lossless";
-        case ImageType::ZlibGlzRgb: return "zlib_glz_rgb";
-        case ImageType::JpegAlpha: return "jpeg_alpha";
-        case ImageType::Lz4: return "lz4";
+        case ImageType::Bitmap:
+            return "bitmap";
+        case ImageType::Quic:
+            return "quic";
+        case ImageType::Reserved:
+            return "reserved";
+        case ImageType::LzPlt:
+            return "lz_plt";
+        case ImageType::LzRgb:
+            return "lz_rgb";
+        case ImageType::GlzRgb:
+            return "glz_rgb";
+        case ImageType::FromCache:
+            return "from_cache";
+        case ImageType::Surface:
+            return "surface";
+        case ImageType::Jpeg:
+            return "jpeg";
+        case ImageType::FromCacheLossless:
+            return "from_cache_lossless";
+        case ImageType::ZlibGlzRgb:
+            return "zlib_glz_rgb";
+        case ImageType::JpegAlpha:
+            return "jpeg_alpha";
+        case ImageType::Lz4:
+            return "lz4";
     }
     return {};
 }
@@ -55,33 +78,50 @@ std::string_view bitmap_format_name(uint8_t format) {
 
 std::string_view scale_mode_name(uint8_t mode) {
     switch (mode) {
-        case 0: return "interpolate";
-        case 1: return "nearest";
-        default: return {};
+        case 0:
+            return "interpolate";
+        case 1:
+            return "nearest";
+        default:
+            return {};
     }
 }
 
 std::string_view video_codec_name(uint8_t codec) {
     switch (codec) {
-        case 1: return "mjpeg";
-        case 2: return "vp8";
-        case 3: return "h264";
-        case 4: return "vp9";
-        case 5: return "h265";
-        default: return {};
+        case 1:
+            return "mjpeg";
+        case 2:
+            return "vp8";
+        case 3:
+            return "h264";
+        case 4:
+            return "vp9";
+        case 5:
+            return "h265";
+        default:
+            return {};
     }
 }
 
 std::string_view surface_format_name(uint32_t format) {
     switch (format) {
-        case 0: return "invalid";
-        case 1: return "1_a";
-        case 8: return "8_a";
-        case 16: return "16_555";
-        case 32: return "32_xrgb";
-        case 80: return "16_565";
-        case 96: return "32_argb";
-        default: return {};
+        case 0:
+            return "invalid";
+        case 1:
+            return "1_a";
+        case 8:
+            return "8_a";
+        case 16:
+            return "16_555";
+        case 32:
+            return "32_xrgb";
+        case 80:
+            return "16_565";
+        case 96:
+            return "32_argb";
+        default:
+            return {};
     }
 }
 
@@ -96,9 +136,12 @@ std::string_view image_compression_name(uint8_t compression) {
 
 std::string_view resource_type_name(uint8_t type) {
     switch (type) {
-        case 0: return "invalid";
-        case 1: return "pixmap";
-        default: return {};
+        case 0:
+            return "invalid";
+        case 1:
+            return "pixmap";
+        default:
+            return {};
     }
 }
 
@@ -165,9 +208,9 @@ bool Ctx::fits(const ByteReader& r, uint64_t count, uint64_t elem_size, std::str
     // count < 2^32 and elem_size is small, so the product cannot overflow.
     const uint64_t need = count * elem_size;
     if (need > r.remaining()) {
-        return fail(Errc::Truncated, r.pos(),
-                    fmt::format("{} ({} bytes) past end of body ({} bytes)", what, need,
-                                body_.size()));
+        return fail(
+            Errc::Truncated, r.pos(),
+            fmt::format("{} ({} bytes) past end of body ({} bytes)", what, need, body_.size()));
     }
     return true;
 }
@@ -297,8 +340,7 @@ bool read_palette_ref(Ctx& ctx, ByteReader& r, uint8_t bitmap_flags_value, bool 
     }
     if (out.pointer == 0) {
         if (nonnull) {
-            return ctx.fail(Errc::BadValue, field_pos,
-                            fmt::format("{} pointer is NULL", pal_what));
+            return ctx.fail(Errc::BadValue, field_pos, fmt::format("{} pointer is NULL", pal_what));
         }
         return true;
     }
@@ -371,7 +413,8 @@ bool read_image_at(Ctx& ctx, uint32_t pointer, size_t field_pos, Image& out,
             LzPltData plt;
             plt.flags = r.u8();
             const uint32_t size = r.u32();
-            if (!ctx.check(r, sub) || !read_palette_ref(ctx, r, plt.flags, true, plt.palette, sub) ||
+            if (!ctx.check(r, sub) ||
+                !read_palette_ref(ctx, r, plt.flags, true, plt.palette, sub) ||
                 !take(ctx, r, size, plt.data, fmt::format("{} data", sub))) {
                 return false;
             }
@@ -398,9 +441,9 @@ bool read_image_at(Ctx& ctx, uint32_t pointer, size_t field_pos, Image& out,
                 return false;
             }
             if (ja.jpeg_size > size) {
-                return ctx.fail(Errc::BadValue, jpeg_size_pos,
-                                fmt::format("{}: jpeg_size {} exceeds data_size {}", sub,
-                                            ja.jpeg_size, size));
+                return ctx.fail(
+                    Errc::BadValue, jpeg_size_pos,
+                    fmt::format("{}: jpeg_size {} exceeds data_size {}", sub, ja.jpeg_size, size));
             }
             out.payload = ja;
             return true;
@@ -569,9 +612,9 @@ bool read_string_ptr(Ctx& ctx, ByteReader& r, GlyphString& out, std::string_view
         return true;
     }
     if (bpp == 0) {
-        return ctx.fail(Errc::BadValue, flags_pos,
-                        fmt::format("{}: flags {:#x} select no raster glyph format", what,
-                                    out.flags));
+        return ctx.fail(
+            Errc::BadValue, flags_pos,
+            fmt::format("{}: flags {:#x} select no raster glyph format", what, out.flags));
     }
     if (!ctx.fits(*sr, length, 20, fmt::format("{}.glyphs", what))) {
         return false;

@@ -53,6 +53,21 @@ inline constexpr uint8_t kPalFromCache = 2;
 inline constexpr uint8_t kTopDown = 4;
 }  // namespace bitmap_flags
 
+// ROP descriptor (ropd, u16): one OP_* selects the operation, INVERS_* negate its operands.
+namespace ropd {
+inline constexpr uint16_t kInversSrc = 1;
+inline constexpr uint16_t kInversBrush = 2;
+inline constexpr uint16_t kInversDest = 4;
+inline constexpr uint16_t kOpPut = 8;
+inline constexpr uint16_t kOpOr = 16;
+inline constexpr uint16_t kOpAnd = 32;
+inline constexpr uint16_t kOpXor = 64;
+inline constexpr uint16_t kOpBlackness = 128;
+inline constexpr uint16_t kOpWhiteness = 256;
+inline constexpr uint16_t kOpInvers = 512;
+inline constexpr uint16_t kInversRes = 1024;
+}  // namespace ropd
+
 namespace line_flags {
 inline constexpr uint8_t kStartWithGap = 4;
 inline constexpr uint8_t kStyled = 8;
@@ -121,8 +136,8 @@ struct Transform {
 };
 
 struct Clip {
-    uint8_t type = 0;          // ClipType
-    std::vector<Rect> rects;   // only for Rects
+    uint8_t type = 0;         // ClipType
+    std::vector<Rect> rects;  // only for Rects
 };
 
 struct DisplayBase {
@@ -161,7 +176,7 @@ struct BinaryData {
 };
 
 struct LzPltData {
-    uint8_t flags = 0;  // bitmap_flags
+    uint8_t flags = 0;   // bitmap_flags
     PaletteRef palette;  // pointer never NULL
     ByteView data;
 };
@@ -177,6 +192,7 @@ struct JpegAlphaData {
     ByteView data;  // jpeg_size bytes of JPEG, then the LZ alpha stream
 
     ByteView jpeg() const { return data.first(jpeg_size); }
+
     ByteView alpha() const { return data.subspan(jpeg_size); }
 };
 
@@ -193,8 +209,8 @@ struct ImageDescriptor {
 };
 
 // monostate: FROM_CACHE, FROM_CACHE_LOSSLESS and RESERVED carry nothing.
-using ImagePayload = std::variant<std::monostate, BitmapData, BinaryData, LzPltData,
-                                  ZlibGlzData, JpegAlphaData, SurfaceImage>;
+using ImagePayload = std::variant<std::monostate, BitmapData, BinaryData, LzPltData, ZlibGlzData,
+                                  JpegAlphaData, SurfaceImage>;
 
 struct Image {
     uint32_t offset = 0;  // the pointer value that led here
@@ -202,6 +218,7 @@ struct Image {
     ImagePayload payload;
 
     ImageType type() const { return static_cast<ImageType>(descriptor.type); }
+
     // The compressed (or raw) pixel bytes this image carries; empty when it has none.
     ByteView data() const;
 };
@@ -212,9 +229,9 @@ struct Pattern {
 };
 
 struct Brush {
-    uint8_t type = 0;  // BrushType
-    uint32_t color = 0;               // Solid
-    std::optional<Pattern> pattern;   // Pattern
+    uint8_t type = 0;                // BrushType
+    uint32_t color = 0;              // Solid
+    std::optional<Pattern> pattern;  // Pattern
 };
 
 struct QMask {
@@ -224,10 +241,10 @@ struct QMask {
 };
 
 struct LineAttr {
-    uint8_t flags = 0;  // line_flags
-    uint8_t style_nseg = 0;                      // STYLED only
-    uint32_t style_pointer = 0;                  // STYLED only; 0 = NULL
-    std::vector<int32_t> style;                  // fixed28_4 dash lengths (style_nseg)
+    uint8_t flags = 0;           // line_flags
+    uint8_t style_nseg = 0;      // STYLED only
+    uint32_t style_pointer = 0;  // STYLED only; 0 = NULL
+    std::vector<int32_t> style;  // fixed28_4 dash lengths (style_nseg)
 };
 
 struct PathSegment {
@@ -250,7 +267,7 @@ struct RasterGlyph {
 
 struct GlyphString {
     uint32_t offset = 0;
-    uint8_t flags = 0;  // string_flags
+    uint8_t flags = 0;                // string_flags
     std::vector<RasterGlyph> glyphs;  // length = glyphs.size()
 
     // Bits per pixel chosen by the flags (1, 4 or 8).

@@ -1,8 +1,9 @@
 // Display channel demarshallers: every message built from spice.proto's layout with known
 // values, malformed input (bad pointers, lengths, every truncation), JSON shape, and bodies
 // taken from real QEMU <-> spicy captures.
-#include <catch2/catch.hpp>
+#include "decode/channels/display_channel.h"
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "decode/channels/display_channel.h"
 #include "decode/wire/json_writer.h"
 #include "tests/support/paths.h"
 
@@ -27,11 +27,17 @@ namespace {
 class Builder {
 public:
     Builder& u8(uint8_t v) { return le(v, 1); }
+
     Builder& u16(uint16_t v) { return le(v, 2); }
+
     Builder& u32(uint32_t v) { return le(v, 4); }
+
     Builder& u64(uint64_t v) { return le(v, 8); }
+
     Builder& i16(int16_t v) { return le(static_cast<uint16_t>(v), 2); }
+
     Builder& i32(int32_t v) { return le(static_cast<uint32_t>(v), 4); }
+
     Builder& i64(int64_t v) { return le(static_cast<uint64_t>(v), 8); }
 
     Builder& rect(int32_t top, int32_t left, int32_t bottom, int32_t right) {
@@ -63,6 +69,7 @@ public:
     }
 
     size_t size() const { return bytes_.size(); }
+
     const std::vector<uint8_t>& bytes() const { return bytes_; }
 
     // DisplayBase: surface 7, box (10,20,110,220), clip with two rects.
@@ -456,9 +463,8 @@ TEST_CASE("display: draw_copy with every image type", "[display]") {
     }
     SECTION("binary payloads: lz_rgb, glz_rgb, jpeg, lz4") {
         for (uint8_t type : {101, 102, 105, 109}) {
-            Builder b = build([type](Builder& x) {
-                x.u64(type).u8(type).u8(0).u32(4).u32(4).u32(3).fill(3, 9);
-            });
+            Builder b = build(
+                [type](Builder& x) { x.u64(type).u8(type).u8(0).u32(4).u32(4).u32(3).fill(3, 9); });
             auto m = std::get<sd::DrawCopy>(server_ok(304, b.bytes()));
             CHECK(m.src_bitmap->descriptor.type == type);
             CHECK(std::get<sd::BinaryData>(m.src_bitmap->payload).data.size() == 3);
@@ -483,9 +489,8 @@ TEST_CASE("display: draw_copy with every image type", "[display]") {
         every_truncation_fails(304, b.bytes());
     }
     SECTION("zlib_glz_rgb") {
-        Builder b = build([](Builder& x) {
-            x.u64(1).u8(107).u8(0).u32(4).u32(4).u32(1000).u32(6).fill(6, 3);
-        });
+        Builder b = build(
+            [](Builder& x) { x.u64(1).u8(107).u8(0).u32(4).u32(4).u32(1000).u32(6).fill(6, 3); });
         auto m = std::get<sd::DrawCopy>(server_ok(304, b.bytes()));
         const auto& z = std::get<sd::ZlibGlzData>(m.src_bitmap->payload);
         CHECK(z.glz_data_size == 1000);
@@ -883,8 +888,7 @@ TEST_CASE("display: malformed bodies", "[display]") {
 
         Builder pattern;
         pattern.base().u8(2).u32(0).point(0, 0).u16(0).u8(0).point(0, 0).u32(0);
-        CHECK(server_err(302, pattern.bytes()).what ==
-              "draw_fill: brush.pattern pointer is NULL");
+        CHECK(server_err(302, pattern.bytes()).what == "draw_fill: brush.pattern pointer is NULL");
 
         Builder img;
         img.base();
@@ -1045,16 +1049,32 @@ TEST_CASE("display: real message bodies", "[display]") {
             sd::Rect box;
             uint8_t clip_type;
         };
+
         const Expect expects[] = {
-            {"s2c_304_draw_copy_bitmap.bin", sd::ImageType::Bitmap, 0x1b00000001, {45, 0, 47, 9},
+            {"s2c_304_draw_copy_bitmap.bin",
+             sd::ImageType::Bitmap,
+             0x1b00000001,
+             {45, 0, 47, 9},
              0},  // guest-off.pcap frame 140
-            {"s2c_304_draw_copy_quic.bin", sd::ImageType::Quic, 0x200000002, {0, 0, 64, 64},
+            {"s2c_304_draw_copy_quic.bin",
+             sd::ImageType::Quic,
+             0x200000002,
+             {0, 0, 64, 64},
              0},  // guest-quic.pcap frame 193
-            {"s2c_304_draw_copy_lz_rgb.bin", sd::ImageType::LzRgb, 0x1b00000001, {45, 0, 47, 9},
+            {"s2c_304_draw_copy_lz_rgb.bin",
+             sd::ImageType::LzRgb,
+             0x1b00000001,
+             {45, 0, 47, 9},
              0},  // guest-lz.pcap frame 63
-            {"s2c_304_draw_copy_glz_rgb.bin", sd::ImageType::GlzRgb, 0x5e00000001,
-             {173, 0, 175, 9}, 0},  // auto_glz.pcap frame 55
-            {"s2c_304_draw_copy_zlib_glz_rgb.bin", sd::ImageType::ZlibGlzRgb, 0, {0, 0, 768, 1024},
+            {"s2c_304_draw_copy_glz_rgb.bin",
+             sd::ImageType::GlzRgb,
+             0x5e00000001,
+             {173, 0, 175, 9},
+             0},  // auto_glz.pcap frame 55
+            {"s2c_304_draw_copy_zlib_glz_rgb.bin",
+             sd::ImageType::ZlibGlzRgb,
+             0,
+             {0, 0, 768, 1024},
              1},  // guest-jpeg.pcap frame 215
         };
         for (const Expect& e : expects) {
