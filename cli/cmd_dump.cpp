@@ -20,6 +20,7 @@ struct DumpArgs {
     std::string channel;
     std::string from, to;
     bool json = false;
+    bool decode = false;
     int session = 0;
 };
 
@@ -49,6 +50,7 @@ int run_dump(const DumpArgs& a) {
     dump::DumpOptions options;
     options.channel = a.channel;
     options.json = a.json;
+    options.decode = a.decode;
     if (!a.from.empty()) {
         auto t = parse_time_arg(a.from, si.start_us, si.end_us);
         if (!t) {
@@ -103,6 +105,9 @@ void register_dump(CLI::App& app, CommandList& commands) {
     sub->add_option("--session", args->session,
                     "which session of a capture holding several (1 = first by start time)");
     sub->add_flag("--json", args->json, "JSON Lines (see docs/dump-format.md)");
+    sub->add_flag("--decode", args->decode,
+                  "decode each message's fields (channels with a demarshaller in this build: "
+                  "display)");
     commands.add(sub, [args] { return run_dump(*args); });
 }
 

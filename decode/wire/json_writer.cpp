@@ -111,6 +111,20 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
     return *this;
 }
 
+JsonWriter& JsonWriter::raw_fields(std::string_view fields) {
+    if (fields.empty()) {
+        return *this;
+    }
+    if (!has_element_.empty()) {
+        if (has_element_.back()) {
+            out_.push_back(',');
+        }
+        has_element_.back() = true;
+    }
+    out_ += fields;
+    return *this;
+}
+
 void JsonWriter::escape_to(std::string& out, std::string_view s) {
     out.push_back('"');
     for (char ch : s) {

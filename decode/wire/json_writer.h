@@ -53,6 +53,9 @@ public:
     // Appends already-serialised JSON as the next value (trusted input only).
     JsonWriter& raw(std::string_view json);
 
+    // Inside an open object: appends already-serialised `"key":value,...` pairs.
+    JsonWriter& raw_fields(std::string_view fields);
+
     static void escape_to(std::string& out, std::string_view s);
 
 private:

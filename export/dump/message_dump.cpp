@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "decode/channels/message_fields.h"
+#include "decode/wire/caps.h"
 #include "decode/wire/json_writer.h"
 #include "decode/wire/protocol_names.h"
 #include "export/summary/session_summary.h"
@@ -55,8 +57,11 @@ Result<DumpStats> dump_messages(const log::SessionLogReader& reader, const DumpO
         return filter.error();
     }
     std::map<int64_t, const log::ConnectionInfo*> conns;
+    std::map<int64_t, wire::ChannelCaps> caps;
     for (const auto& c : reader.connections()) {
         conns[c.id] = &c;
+        caps[c.id] = wire::ChannelCaps{c.client_common_caps, c.client_channel_caps,
+                                       c.server_common_caps, c.server_channel_caps};
     }
     const int64_t start = reader.session().start_us;
     log::SessionLogReader::MessageFilter mf;
@@ -81,6 +86,32 @@ Result<DumpStats> dump_messages(const log::SessionLogReader& reader, const DumpO
             c.channel_type >= 0 ? wire::channel_type_name(static_cast<uint8_t>(c.channel_type))
                                 : std::string_view("unknown");
         const std::string name = summary::display_message_name(c.channel_type, m.dir, m.type);
+        // Decoded fields go into their own object text first, spliced into the line below.
+        std::string fields;
+        std::string error;
+        if (options.decode && c.channel_type >= 0 &&
+            channels::has_decoder(static_cast<uint8_t>(c.channel_type), m.type)) {
+            auto body = reader.read_stream(m.connection, m.dir, m.offset + m.header_size, m.size);
+            if (!body) {
+                error = body.error().what;
+            } else {
+                JsonWriter fw(fields);
+                fw.begin_object();
+                auto written = channels::write_message_fields(static_cast<uint8_t>(c.channel_type),
+                                                        m.dir, m.type, *body, caps[m.connection],
+                                                        fw);
+                fw.end_object();
+                if (!written) {
+                    error = written.error().message();
+                    fields.clear();
+                } else {
+                    ++stats.decoded;
+                }
+            }
+            if (!error.empty()) {
+                ++stats.errors;
+            }
+        }
         line.clear();
         if (options.json) {
             JsonWriter w(line);
@@ -95,6 +126,12 @@ Result<DumpStats> dump_messages(const log::SessionLogReader& reader, const DumpO
             }
             w.field("type", m.type).field("name", name).field("size", m.size);
             w.field("connection", m.connection).field("offset", m.offset);
+            if (fields.size() > 2) {
+                w.raw_fields(std::string_view(fields).substr(1, fields.size() - 2));
+            }
+            if (!error.empty()) {
+                w.field("error", error);
+            }
             w.end_object();
         } else {
             const std::string serial = m.serial ? fmt::format("{}", *m.serial) : "-";
@@ -102,6 +139,12 @@ Result<DumpStats> dump_messages(const log::SessionLogReader& reader, const DumpO
                                fmt::format("{}#{}", channel, c.channel_id),
                                wire::direction_name(m.dir), serial,
                                fmt::format("{} ({})", name, m.type), m.size);
+            if (fields.size() > 2) {
+                line += "  " + fields;
+            }
+            if (!error.empty()) {
+                line += "  ERROR: " + error;
+            }
         }
         out(line);
         ++stats.messages;

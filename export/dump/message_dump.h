@@ -17,10 +17,14 @@ struct DumpOptions {
     std::string channel;
     std::optional<int64_t> from_us, to_us;  // absolute capture times
     bool json = false;
+    // Decode each message's body and add its fields (and `error` where it cannot be decoded).
+    bool decode = false;
 };
 
 struct DumpStats {
     uint64_t messages = 0;
+    uint64_t decoded = 0;
+    uint64_t errors = 0;       // messages listed with an `error`
 };
 
 // Calls `out` with each line (without the trailing newline).
