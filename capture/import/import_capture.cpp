@@ -46,6 +46,7 @@ Result<ImportResult> import_capture(const fs::path& input, const ImportOptions& 
     sink.directory = dir;
     sink.tool_version = options.tool_version;
     sink.source_kind = "pcap";
+    sink.crash_safe = false;  // written under a temporary name, renamed when complete
     sink.source = fs::absolute(input, ec).string();
     SpiceSessionBuilder builder(sink);
     TcpReassembler reassembler(builder);

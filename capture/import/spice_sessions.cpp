@@ -470,7 +470,9 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
         s.info.end_us = c.info.end_us;
         s.info.server = Endpoint{c.info.server_addr, c.info.server_port}.to_string();
         s.info.client = Endpoint{c.info.client_addr, c.info.client_port}.to_string();
-        auto w = log::SessionLogWriter::create(s.temp_path, s.info);
+        log::SessionLogWriter::Options wopt;
+        wopt.crash_safe = opt_.crash_safe;
+        auto w = log::SessionLogWriter::create(s.temp_path, s.info, wopt);
         if (!w) {
             fail(w.error());
             return;

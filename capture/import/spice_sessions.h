@@ -23,6 +23,9 @@ struct SessionSinkOptions {
     std::string tool_version;
     std::string source_kind;          // "pcap", "live"
     std::string source;               // file path or interface description
+    // Logs written from a pcap go to a temporary name and can simply be redone after a crash;
+    // live recordings need every second committed.
+    bool crash_safe = true;
 };
 
 struct FinishedSession {

@@ -120,6 +120,7 @@ struct SessionLogWriter::Impl {
     uint64_t pending_bytes = 0;
     std::chrono::steady_clock::time_point last_commit = std::chrono::steady_clock::now();
     bool closed = false;
+    bool crash_safe = true;
 
     ~Impl() {
         // A writer dropped without close(): keep what was appended (commit), leave the
@@ -169,7 +170,8 @@ struct SessionLogWriter::Impl {
         ++pending_rows;
         pending_bytes += bytes;
         if (pending_rows >= 20000 || pending_bytes >= (32u << 20) ||
-            std::chrono::steady_clock::now() - last_commit >= std::chrono::seconds(1)) {
+            (crash_safe &&
+             std::chrono::steady_clock::now() - last_commit >= std::chrono::seconds(1))) {
             auto r = commit();
             if (!r) {
                 return r;
@@ -224,6 +226,11 @@ const std::filesystem::path& SessionLogWriter::path() const { return impl_->path
 
 Result<std::unique_ptr<SessionLogWriter>> SessionLogWriter::create(
     const std::filesystem::path& path, const SessionInfo& info) {
+    return create(path, info, Options{});
+}
+
+Result<std::unique_ptr<SessionLogWriter>> SessionLogWriter::create(
+    const std::filesystem::path& path, const SessionInfo& info, const Options& options) {
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) {
         return make_error(Errc::Io, 0, fmt::format("{} already exists", path.string()));
@@ -240,9 +247,11 @@ Result<std::unique_ptr<SessionLogWriter>> SessionLogWriter::create(
     // WAL + synchronous=NORMAL: a committed transaction survives a killed process (the WAL is
     // in the OS page cache); only a power loss can take the last commits.
     const std::string pragmas = fmt::format(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA application_id={}; "
-        "PRAGMA user_version={}; PRAGMA page_size=8192;",
+        "PRAGMA page_size=32768; PRAGMA journal_mode={}; PRAGMA synchronous={}; "
+        "PRAGMA application_id={}; PRAGMA user_version={};",
+        options.crash_safe ? "WAL" : "OFF", options.crash_safe ? "NORMAL" : "OFF",
         kApplicationId, kSchemaVersion);
+    impl->crash_safe = options.crash_safe;
     for (const char* sql : {pragmas.c_str(), "BEGIN", kSchema}) {
         auto r = exec(impl->db, sql, fmt::format("cannot initialise {}", path.string()));
         if (!r) {
@@ -375,9 +384,11 @@ Result<void> SessionLogWriter::close() {
         return r;
     }
     m.closed = true;
-    r = exec(m.db, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint");
-    if (!r) {
-        return r;
+    if (m.crash_safe) {
+        r = exec(m.db, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint");
+        if (!r) {
+            return r;
+        }
     }
     m.ins_chunk = {};
     m.ins_gap = {};

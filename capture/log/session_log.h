@@ -95,10 +95,19 @@ class SessionLogWriter {
 public:
     ~SessionLogWriter();
 
-    // Creates a new log (fails if the file exists). WAL mode; data is committed in batches
-    // and at least once per second of wall time, so a killed writer loses at most ~1 s.
+    struct Options {
+        // WAL, commits at least once a second: a killed writer loses at most ~1 s (live capture,
+        // proxy). Off: no journal and no syncs, for logs written to a temporary name from a
+        // source that still exists (pcap import), where a crash just means running it again.
+        bool crash_safe = true;
+    };
+
+    // Creates a new log (fails if the file exists).
     static Result<std::unique_ptr<SessionLogWriter>> create(const std::filesystem::path& path,
                                                             const SessionInfo& info);
+    static Result<std::unique_ptr<SessionLogWriter>> create(const std::filesystem::path& path,
+                                                            const SessionInfo& info,
+                                                            const Options& options);
 
     // Adds a connection and returns its id.
     Result<int64_t> add_connection(const ConnectionInfo& connection);
