@@ -306,7 +306,11 @@ void SpiceSessionBuilder::decide_kind(Connection& c) {
     c.info.client_port = client.port;
     c.info.server_addr = server.address;
     c.info.server_port = server.port;
-    c.framer = std::make_unique<wire::ConnectionFramer>(c);
+    // The raw bytes go to the log as they come; the framer only needs to keep small bodies
+    // (MAIN_INIT's session id), so large ones are counted through, not buffered.
+    wire::FramerOptions framing;
+    framing.max_buffered_body = 4096;
+    c.framer = std::make_unique<wire::ConnectionFramer>(c, framing);
     // Replay what was held back, with the direction now known.
     std::vector<PendingData> held = std::move(c.undecided);
     c.undecided.clear();

@@ -286,6 +286,15 @@ size_t ConnectionFramer::process_data(Flow& flow, ByteView data, uint64_t offset
     const uint16_t hs = header_size();
     const bool mini = hs == kMiniHeaderSize;
     size_t pos = 0;
+    if (flow.skipping > 0) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(flow.skipping, data.size()));
+        flow.skipping -= n;
+        pos += n;
+        if (flow.skipping > 0) {
+            return pos;
+        }
+        cb_.on_message(flow.elided);
+    }
     while (data.size() - pos >= hs) {
         ByteReader r(data.subspan(pos, hs), offset + pos);
         FramedMessage m;
@@ -309,10 +318,10 @@ size_t ConnectionFramer::process_data(Flow& flow, ByteView data, uint64_t offset
             flow.sequence_known = false;
             return pos;
         }
-        if (data.size() - pos - hs < m.size) {
+        const size_t available = data.size() - pos - hs;
+        if (available < m.size && m.size <= opt_.max_buffered_body) {
             break;
         }
-        m.body = data.subspan(pos + hs, m.size);
         ++flow.sequence;
         if (flow.sequence_known) {
             m.sequence = flow.sequence;
@@ -320,6 +329,14 @@ size_t ConnectionFramer::process_data(Flow& flow, ByteView data, uint64_t offset
         if (m.serial) {
             flow.last_serial = m.serial;
         }
+        if (available < m.size) {
+            // Too large to keep: count the body through instead of buffering it.
+            m.body_elided = true;
+            flow.elided = m;
+            flow.skipping = m.size - available;
+            return data.size();
+        }
+        m.body = data.subspan(pos + hs, m.size);
         cb_.on_message(m);
         pos += hs + m.size;
     }
@@ -416,7 +433,13 @@ void ConnectionFramer::gap(Direction dir, uint64_t stream_offset, uint64_t lengt
     switch (flow.stage) {
         case Stage::Data:
         case Stage::Resync:
-            if (!flow.buf.empty() && flow.stage == Stage::Data) {
+            if (flow.skipping > 0) {
+                cb_.on_error(dir, make_error(Errc::Truncated, flow.elided.offset,
+                                             fmt::format("message cut by a capture gap of {} "
+                                                         "bytes at stream offset {}",
+                                                         length, stream_offset)));
+                flow.skipping = 0;
+            } else if (!flow.buf.empty() && flow.stage == Stage::Data) {
                 cb_.on_error(dir, make_error(Errc::Truncated, flow.buf_offset,
                                              fmt::format("message cut by a capture gap of {} "
                                                          "bytes at stream offset {}",
@@ -442,6 +465,17 @@ void ConnectionFramer::gap(Direction dir, uint64_t stream_offset, uint64_t lengt
 
 void ConnectionFramer::finish() {
     finished_ = true;
+    for (Flow& flow : flows_) {
+        if (flow.skipping > 0) {
+            cb_.on_error(flow.dir,
+                         make_error(Errc::Truncated, flow.elided.offset,
+                                    fmt::format("connection ended inside a message: {} bytes "
+                                                "of its body missing",
+                                                flow.skipping)));
+            flow.unframed += flow.elided.size - flow.skipping + flow.elided.header_size;
+            flow.skipping = 0;
+        }
+    }
     for (Flow& flow : flows_) {
         flow.blocked = true;
     }

@@ -36,6 +36,9 @@ struct FramedMessage {
     uint32_t size = 0;            // body bytes
     uint32_t sub_list = 0;        // full header only: offset of the sub-message list, 0 = none
     ByteView body;                // valid only during the callback
+    // The body was larger than FramerOptions::max_buffered_body and was passed over without
+    // being kept: `body` is empty (the bytes are still in the caller's stream).
+    bool body_elided = false;
 };
 
 enum class AuthEvent : uint8_t { Mechanism, Ticket };
@@ -59,6 +62,9 @@ struct FramerOptions {
     uint32_t max_message_size = 128u << 20;
     // While resynchronising, how many consecutive plausible headers make a match.
     int resync_chain = 3;
+    // Bodies larger than this that arrive in pieces are not buffered, only counted through
+    // (a consumer that keeps the raw bytes elsewhere needs only the framing).
+    uint32_t max_buffered_body = 128u << 20;
 };
 
 class ConnectionFramer {
@@ -110,6 +116,9 @@ private:
         bool sequence_known = true;
         std::optional<uint64_t> last_serial;
         uint64_t unframed = 0;
+        // A large message whose body is being passed over: bytes still to skip.
+        uint64_t skipping = 0;
+        FramedMessage elided;
         bool blocked = false;      // waiting on the other direction
     };
 

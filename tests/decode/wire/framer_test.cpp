@@ -229,3 +229,31 @@ TEST_CASE("framer survives every truncation of a valid stream", "[wire]") {
         CHECK(rec.messages.size() <= 4);
     }
 }
+
+TEST_CASE("framer counts large bodies through without buffering them", "[wire]") {
+    Recorder rec;
+    FramerOptions opt;
+    opt.max_buffered_body = 100;
+    ConnectionFramer f(rec, opt);
+    Bytes c2s = link_mess(SPICE_CHANNEL_DISPLAY, kMini, 5);
+    c2s.zeros(kEncryptedTicketSize);
+    Bytes s2c = link_reply(kMini);
+    s2c.u32(0);
+    const size_t big_at = s2c.v.size();
+    s2c.append(mini_msg(SPICE_MSG_DISPLAY_DRAW_COPY, std::vector<uint8_t>(5000, 4)));
+    s2c.append(mini_msg(SPICE_MSG_DISPLAY_MARK, {}));
+    s2c.append(mini_msg(SPICE_MSG_DISPLAY_DRAW_COPY, std::vector<uint8_t>(50, 5)));
+    f.feed(Direction::ClientToServer, 0, c2s.v);
+    feed_in_steps(f, Direction::ServerToClient, 0, s2c, 333);
+    f.finish();
+    REQUIRE(rec.errors.empty());
+    REQUIRE(rec.messages.size() == 3);
+    CHECK(rec.messages[0].offset == big_at);
+    CHECK(rec.messages[0].size == 5000);
+    CHECK(rec.messages[0].body_elided);
+    CHECK(rec.bodies[0].empty());
+    CHECK(rec.messages[1].type == SPICE_MSG_DISPLAY_MARK);
+    CHECK_FALSE(rec.messages[2].body_elided);
+    CHECK(rec.bodies[2] == std::vector<uint8_t>(50, 5));
+    CHECK(rec.messages[2].sequence == 3);
+}
