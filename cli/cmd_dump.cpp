@@ -106,8 +106,7 @@ void register_dump(CLI::App& app, CommandList& commands) {
                     "which session of a capture holding several (1 = first by start time)");
     sub->add_flag("--json", args->json, "JSON Lines (see docs/dump-format.md)");
     sub->add_flag("--decode", args->decode,
-                  "decode each message's fields (channels with a demarshaller in this build: "
-                  "display)");
+                  "decode each message's fields (every channel; see docs/dump-format.md)");
     commands.add(sub, [args] { return run_dump(*args); });
 }
 

@@ -46,6 +46,30 @@ TEST_CASE("dump --decode decodes every display message of real sessions", "[cli]
     }
 }
 
+TEST_CASE("dump --decode decodes every message of every channel of real sessions",
+          "[cli][decode][real]") {
+    for (const auto& pcap : test::all_real_captures()) {
+        INFO("capture " << pcap);
+        const auto r = test::run_command(shell_quote(test::spicetap_bin().string()) +
+                                         " dump --decode --json " + shell_quote(pcap.string()));
+        REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+        std::istringstream in(r.out);
+        std::string line;
+        int n = 0;
+        while (std::getline(in, line)) {
+            INFO(line.substr(0, 300));
+            CHECK(line.find("\"error\"") == std::string::npos);
+            // Something beyond the common keys, for messages with a body.
+            if (line.find("\"size\":0,") == std::string::npos) {
+                CHECK(line.find(",\"offset\":") != std::string::npos);
+                CHECK(line.rfind('}') > line.find(",\"offset\":") + 12);
+            }
+            ++n;
+        }
+        CHECK(n > 50);
+    }
+}
+
 TEST_CASE("decoded image types and surface sizes agree with tshark", "[cli][decode][real]") {
     // tshark's spice.image_type for every draw_copy image, in order, vs ours.
     for (const auto& pcap : test::all_real_captures()) {
