@@ -43,6 +43,7 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_import(app, commands);
     register_info(app, commands);
     register_dump(app, commands);
+    register_inputs(app, commands);
 }
 
 }  // namespace spicetap::cli

@@ -38,6 +38,7 @@ void register_all(CLI::App& app, CommandList& commands);
 void register_import(CLI::App& app, CommandList& commands);
 void register_info(CLI::App& app, CommandList& commands);
 void register_dump(CLI::App& app, CommandList& commands);
+void register_inputs(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
 
