@@ -43,12 +43,14 @@ bool AgentStream::take(ByteView bytes, StreamFeed& out) {
                 out.error = make_error(Errc::BadMagic, header_offset_,
                                        "agent message header: protocol " +
                                            std::to_string(h.protocol) + ", expected 1");
+                offset_ += bytes.size() - pos;  // the rest of this body is dropped
                 return false;
             }
             if (h.size > max_message_) {
                 out.error = make_error(Errc::LimitExceeded, header_offset_ + 16,
                                        "agent message size " + std::to_string(h.size) +
                                            " above the limit " + std::to_string(max_message_));
+                offset_ += bytes.size() - pos;
                 return false;
             }
             header_ = h;
