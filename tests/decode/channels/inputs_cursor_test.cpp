@@ -154,7 +154,8 @@ TEST_CASE("cursor messages decode every field", "[channels][cursor]") {
                                 R"("cursor":{"flags":1,"flag_names":["none"],"data_size":0}})");
         Bytes cached;
         cached.i16(0).i16(0).u8(1).append(cursor_bytes(4, 0, 16, 16, 0).vec());
-        const auto& c = std::get<cursor::Set>(server(103, cached)).cursor;
+        const auto cached_msg = server(103, cached);
+        const auto& c = std::get<cursor::Set>(cached_msg).cursor;
         REQUIRE(c.header);
         CHECK(c.flags == cursor::kCursorFlagFromCache);
         CHECK(c.data.empty());
