@@ -152,4 +152,19 @@ SessionFeed AgentSession::feed(wire::Direction dir, ByteView agent_data) {
     return out;
 }
 
+void feed_and_write_json(AgentSession& session, wire::Direction dir, ByteView agent_data,
+                         JsonWriter& w) {
+    const SessionFeed fed = session.feed(dir, agent_data);
+    w.key("agent").begin_array();
+    for (const auto& m : fed.messages) {
+        w.begin_object();
+        write_json(m, w);
+        w.end_object();
+    }
+    w.end_array();
+    if (fed.error) {
+        w.field("agent_error", fed.error->message());
+    }
+}
+
 }  // namespace spicetap::agent

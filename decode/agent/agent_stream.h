@@ -14,6 +14,7 @@
 
 #include "decode/agent/agent_messages.h"
 #include "decode/wire/byte_reader.h"
+#include "decode/wire/json_writer.h"
 #include "decode/wire/protocol_names.h"
 #include "decode/wire/result.h"
 
@@ -102,5 +103,10 @@ private:
     AgentStream streams_[2];
     AgentCaps caps_;
 };
+
+// Convenience for dumps: feeds one AGENT_DATA body and writes what it completed into an open
+// JSON object as "agent": [{message}, ...] and, after a framing error, "agent_error".
+void feed_and_write_json(AgentSession& session, wire::Direction dir, ByteView agent_data,
+                         JsonWriter& w);
 
 }  // namespace spicetap::agent

@@ -77,4 +77,6 @@ void write_json(const Data& m, JsonWriter& w) {
     }
 }
 
+void write_json(const ServerMessage& msg, JsonWriter& w) { write_json(std::get<Data>(msg), w); }
+
 }  // namespace spicetap::channels::smartcard

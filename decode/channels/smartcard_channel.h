@@ -44,5 +44,7 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps);
 
 void write_json(const Data& msg, JsonWriter& w);
+// ServerMessage and ClientMessage are the same type; one overload serves both directions.
+void write_json(const ServerMessage& msg, JsonWriter& w);
 
 }  // namespace spicetap::channels::smartcard

@@ -20,7 +20,7 @@
 namespace spicetap::channels::usbredir {
 
 // The SPICE messages are the spicevmc ones.
-using ServerMessage = spicevmc::ServerMessage;
+using ServerMessage = spicevmc::ServerMessage;  // the same type as ClientMessage
 using ClientMessage = spicevmc::ClientMessage;
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps);
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps);

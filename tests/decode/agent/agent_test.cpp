@@ -395,3 +395,22 @@ TEST_CASE("virtio chunk framing strips VDIChunkHeaders", "[agent][stream]") {
     auto too_big = AgentStream(Framing::VirtioChunks).feed(Bytes().u32(1).u32(4096).view());
     REQUIRE(too_big.error);
 }
+
+TEST_CASE("feed_and_write_json lists the completed agent messages", "[agent][json]") {
+    AgentSession s;
+    const Bytes two = Bytes()
+                          .append(message(VD_AGENT_MAX_CLIPBOARD, Bytes().i32(1024)).vec())
+                          .append(message(VD_AGENT_CLIPBOARD_REQUEST, Bytes().u32(1)).vec());
+    const std::string j = test::object_json([&](JsonWriter& w) {
+        w.field("data_size", uint64_t{two.size()});
+        feed_and_write_json(s, Direction::ClientToServer, two.view().subspan(0, 30), w);
+    });
+    CHECK(j == R"({"data_size":48,"agent":[{"agent_type":14,"agent_type_name":"max_clipboard",)"
+               R"("protocol":1,"opaque":0,"size":4,"stream_offset":0,"max":1024}]})");
+    const Bytes bad = Bytes().u32(9).u32(1).u64(0).u32(0);
+    const std::string e = test::object_json([&](JsonWriter& w) {
+        feed_and_write_json(s, Direction::ServerToClient, bad.view(), w);
+    });
+    CHECK(e == R"({"agent":[],"agent_error":"bad magic at byte 0: agent message header: )"
+               R"(protocol 9, expected 1"})");
+}
