@@ -58,7 +58,7 @@ struct Writer {
     void operator()(const KeyDown& m) { write_key(m.code, w); }
     void operator()(const KeyUp& m) { write_key(m.code, w); }
     void operator()(const KeyScancode& m) {
-        w.field("size", uint64_t{m.codes.size()}).key("scancode").hex(m.codes);
+        w.field("scancode_size", uint64_t{m.codes.size()}).key("scancode").hex(m.codes);
     }
     void operator()(const MouseMotion& m) {
         w.field("dx", m.dx).field("dy", m.dy);

@@ -153,7 +153,7 @@ struct Writer {
     void operator()(const AgentToken& m) { w.field("num_tokens", m.num_tokens); }
     void operator()(const MigrateSwitchHost& m) { write_dst_info(m.dst_info, w); }
     void operator()(const MigrateEnd&) {}
-    void operator()(const Name& m) { w.field("name_len", m.name_len).field("name", m.name); }
+    void operator()(const Name& m) { w.field("name_len", m.name_len).field("vm_name", m.name); }
     void operator()(const Uuid& m) {
         static constexpr char kHex[] = "0123456789abcdef";
         std::string s;

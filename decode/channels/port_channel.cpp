@@ -42,7 +42,7 @@ struct Writer {
     void operator()(const Data& m) { spicevmc::write_fields(m, w); }
     void operator()(const CompressedData& m) { spicevmc::write_fields(m, w); }
     void operator()(const Init& m) {
-        w.field("name_size", m.name_size).field("name", m.name).field("opened", m.opened);
+        w.field("name_size", m.name_size).field("port_name", m.name).field("opened", m.opened);
     }
     void operator()(const Event& m) {
         w.field("event", m.event).field("event_name", event_name(m.event));

@@ -146,12 +146,12 @@ struct Writer {
         w.field("connection_id", m.connection_id).field("num_tokens", m.num_tokens);
     }
     void operator()(const ServiceAdd& m) {
-        w.field("type", m.type)
-            .field("type_name", detail::enum_name(kServiceTypes, m.type))
+        w.field("service_type", m.type)
+            .field("service_type_name", detail::enum_name(kServiceTypes, m.type))
             .field("id", m.id)
             .field("group", m.group)
             .field("port", m.port)
-            .field("name", m.name)
+            .field("service_name", m.name)
             .field("description", m.description);
         if (m.ip) {
             write_ip("ip", *m.ip, w);

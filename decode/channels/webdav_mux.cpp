@@ -62,7 +62,7 @@ std::vector<Frame> WebdavDemux::feed(ByteView bytes) {
 void write_json(const Frame& f, JsonWriter& w) {
     w.field("client_id", f.client_id)
         .field("stream_offset", f.stream_offset)
-        .field("size", uint64_t{f.data.size()})
+        .field("data_size", uint64_t{f.data.size()})
         .field("closed", f.closed());
     const auto line = http_line(f.data);
     if (!line.empty()) {

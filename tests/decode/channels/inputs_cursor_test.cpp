@@ -62,7 +62,7 @@ TEST_CASE("inputs messages decode every field", "[channels][inputs]") {
     const Bytes sc = Bytes().u8(0x1e).u8(0x9e);
     auto scan = client(104, sc);
     CHECK(std::get<inputs::KeyScancode>(scan).codes.size() == 2);
-    CHECK(inputs_json(scan) == R"({"size":2,"scancode":"1e9e"})");
+    CHECK(inputs_json(scan) == R"({"scancode_size":2,"scancode":"1e9e"})");
     auto motion = client(111, Bytes().i32(-5).i32(7).u16(1));
     CHECK(std::get<inputs::MouseMotion>(motion).dx == -5);
     CHECK(std::get<inputs::MouseMotion>(motion).dy == 7);

@@ -123,7 +123,7 @@ TEST_CASE("main server messages decode every field", "[channels][main]") {
     SECTION("name and uuid") {
         auto n = server_ok(113, Bytes().u32(7).cstr("guest1"));
         CHECK(std::get<main::Name>(n).name == "guest1");
-        CHECK(json(n) == R"({"name_len":7,"name":"guest1"})");
+        CHECK(json(n) == R"({"name_len":7,"vm_name":"guest1"})");
         Bytes u;
         for (uint8_t i = 0; i < 16; ++i) {
             u.u8(static_cast<uint8_t>(0x10 + i));

@@ -63,8 +63,8 @@ TEST_CASE("tunnel client messages (obsolete layout)", "[channels][tunnel]") {
     CHECK(s.name == "printer");
     CHECK(s.description == "Office printer");
     REQUIRE(s.ip);
-    CHECK(json(m) == R"({"type":2,"type_name":"ipp","id":1,"group":0,"port":631,)"
-                     R"("name":"printer","description":"Office printer",)"
+    CHECK(json(m) == R"({"service_type":2,"service_type_name":"ipp","id":1,"group":0,"port":631,)"
+                     R"("service_name":"printer","description":"Office printer",)"
                      R"("ip":{"type":1,"type_name":"ipv4","ipv4":"192.168.1.2"}})");
     CHECK(std::get<tunnel::ServiceRemove>(client(102, Bytes().u32(1))).id == 1);
     CHECK(std::get<tunnel::SocketOpenAck>(client(103, Bytes().u16(2).u32(9))).tokens == 9);

@@ -142,7 +142,7 @@ TEST_CASE("port init, event and data", "[channels][port]") {
     CHECK(i.name == "org.spice-space.webdav.0");
     CHECK(i.opened == 1);
     CHECK(json([&](JsonWriter& w) { port::write_json(*r, w); }) ==
-          R"({"name_size":25,"name":"org.spice-space.webdav.0","opened":1})");
+          R"({"name_size":25,"port_name":"org.spice-space.webdav.0","opened":1})");
     auto ev = port::parse_server(202, Bytes().u8(2).view(), kCaps);
     REQUIRE(ev);
     CHECK(json([&](JsonWriter& w) { port::write_json(*ev, w); }) ==
@@ -190,7 +190,7 @@ TEST_CASE("webdav mux frames span DATA messages", "[channels][webdav]") {
     CHECK(frames[2].closed());
     CHECK(demux.buffered() == 0);
     CHECK(json([&](JsonWriter& w) { webdav::write_json(frames[0], w); }) ==
-          R"({"client_id":7,"stream_offset":0,"size":)" + std::to_string(req.size()) +
+          R"({"client_id":7,"stream_offset":0,"data_size":)" + std::to_string(req.size()) +
               R"(,"closed":false,"http_line":"PROPFIND / HTTP/1.1"})");
     // The webdav channel's SPICE messages are the port's.
     auto init = webdav::parse_server(202, Bytes().u8(1).view(), kCaps);
