@@ -97,9 +97,9 @@ StreamFeed AgentStream::feed(ByteView bytes) {
                                            "agent chunk header: port " + std::to_string(port));
                     ok = false;
                 } else if (chunk_left_ > kMaxChunkData) {
-                    out.error = make_error(Errc::BadValue, pos - 4,
-                                           "agent chunk header: size " +
-                                               std::to_string(chunk_left_) + " above 2048");
+                    out.error = make_error(
+                        Errc::BadValue, pos - 4,
+                        "agent chunk header: size " + std::to_string(chunk_left_) + " above 2048");
                     ok = false;
                 }
                 continue;

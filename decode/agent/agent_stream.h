@@ -47,6 +47,7 @@ public:
 
     // True while a message (or its header) is only partly received.
     bool mid_message() const { return !header_buf_.empty() || header_.has_value(); }
+
     uint64_t stream_offset() const { return offset_; }
 
 private:
@@ -95,9 +96,8 @@ public:
     void assume_caps(std::vector<uint32_t> client, std::vector<uint32_t> agent);
 
     const AgentCaps& caps() const { return caps_; }
-    const AgentStream& stream(wire::Direction dir) const {
-        return streams_[static_cast<int>(dir)];
-    }
+
+    const AgentStream& stream(wire::Direction dir) const { return streams_[static_cast<int>(dir)]; }
 
 private:
     AgentStream streams_[2];

@@ -9,14 +9,15 @@ namespace spicetap::channels::smartcard {
 namespace {
 
 // Indexed by SpiceVscMessageType (which starts at 1).
-constexpr std::string_view kVscTypes[] = {"unknown",     "init",  "error",
-                                          "reader_add",  "reader_remove",
-                                          "atr",         "card_remove",
-                                          "apdu",        "flush", "flush_complete"};
+constexpr std::string_view kVscTypes[] = {
+    "unknown", "init",        "error", "reader_add", "reader_remove",
+    "atr",     "card_remove", "apdu",  "flush",      "flush_complete"};
 
 }  // namespace
 
-std::string_view vsc_type_name(uint32_t type) { return detail::enum_name(kVscTypes, type); }
+std::string_view vsc_type_name(uint32_t type) {
+    return detail::enum_name(kVscTypes, type);
+}
 
 Result<Data> parse_vsc(ByteView bytes) {
     ByteReader r(bytes);
@@ -77,6 +78,8 @@ void write_json(const Data& m, JsonWriter& w) {
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { write_json(std::get<Data>(msg), w); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    write_json(std::get<Data>(msg), w);
+}
 
 }  // namespace spicetap::channels::smartcard

@@ -28,7 +28,7 @@ struct VscHeader {
 // One VSCard message with the fields its type defines.
 struct Data {
     VscHeader header;
-    ByteView payload;                       // `length` bytes
+    ByteView payload;                        // `length` bytes
     std::optional<std::string> reader_name;  // reader_add
     std::optional<uint32_t> error_code;      // error
     uint32_t trailing_size = 0;              // bytes after the payload (none in practice)

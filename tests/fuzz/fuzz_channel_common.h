@@ -26,8 +26,8 @@ inline bool split_input(const uint8_t* data, size_t size, Input& in) {
         return false;
     }
     in.client = (data[0] & 1) != 0;
-    in.type = (data[0] & 2) ? static_cast<uint16_t>(data[1] % 12)
-                            : static_cast<uint16_t>(100 + data[1]);
+    in.type =
+        (data[0] & 2) ? static_cast<uint16_t>(data[1] % 12) : static_cast<uint16_t>(100 + data[1]);
     in.body = ByteView(data + 2, size - 2);
     return true;
 }

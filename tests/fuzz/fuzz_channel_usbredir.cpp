@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (pos < size) {
         const size_t n = std::min<size_t>(1 + data[pos] % 64, size - pos);
         const auto dir = (data[pos] & 0x80) ? spicetap::wire::Direction::ClientToServer
-                                             : spicetap::wire::Direction::ServerToClient;
+                                            : spicetap::wire::Direction::ServerToClient;
         if (auto packets = session.feed(dir, spicetap::ByteView(data + pos, n))) {
             std::string out;
             spicetap::JsonWriter w(out);

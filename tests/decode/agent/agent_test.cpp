@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <spice/vd_agent.h>
+
+#include <catch2/catch.hpp>
 
 #include "decode/agent/agent_messages.h"
 #include "decode/agent/agent_stream.h"
@@ -143,10 +143,10 @@ TEST_CASE("file transfer start, status, data and completion", "[agent][stream]")
     CHECK(json(start[0]).find(R"("id":7,"name":"report Q3.pdf","file_size":5000,)") !=
           std::string::npos);
 
-    auto can_send = feed_chunked(
-        s, Direction::ServerToClient,
-        message(VD_AGENT_FILE_XFER_STATUS,
-                Bytes().u32(7).u32(VD_AGENT_FILE_XFER_STATUS_CAN_SEND_DATA)));
+    auto can_send =
+        feed_chunked(s, Direction::ServerToClient,
+                     message(VD_AGENT_FILE_XFER_STATUS,
+                             Bytes().u32(7).u32(VD_AGENT_FILE_XFER_STATUS_CAN_SEND_DATA)));
     REQUIRE(can_send.size() == 1);
     CHECK(body_as<FileXferStatus>(can_send[0]).result == 0);
 
@@ -155,14 +155,14 @@ TEST_CASE("file transfer start, status, data and completion", "[agent][stream]")
         file[i] = static_cast<uint8_t>(i * 31);
     }
     Bytes data;
-    data.append(message(VD_AGENT_FILE_XFER_DATA,
-                        Bytes().u32(7).u64(4096).append(
-                            std::vector<uint8_t>(file.begin(), file.begin() + 4096)))
-                    .vec());
-    data.append(message(VD_AGENT_FILE_XFER_DATA,
-                        Bytes().u32(7).u64(904).append(
-                            std::vector<uint8_t>(file.begin() + 4096, file.end())))
-                    .vec());
+    data.append(
+        message(VD_AGENT_FILE_XFER_DATA, Bytes().u32(7).u64(4096).append(std::vector<uint8_t>(
+                                             file.begin(), file.begin() + 4096)))
+            .vec());
+    data.append(
+        message(VD_AGENT_FILE_XFER_DATA, Bytes().u32(7).u64(904).append(
+                                             std::vector<uint8_t>(file.begin() + 4096, file.end())))
+            .vec());
     auto chunks = feed_chunked(s, Direction::ClientToServer, data);
     REQUIRE(chunks.size() == 2);
     std::vector<uint8_t> joined;
@@ -174,23 +174,23 @@ TEST_CASE("file transfer start, status, data and completion", "[agent][stream]")
     CHECK(joined == file);
     CHECK(json(chunks[1]).find(R"("id":7,"data_size":904)") != std::string::npos);
 
-    auto done = feed_chunked(s, Direction::ServerToClient,
-                             message(VD_AGENT_FILE_XFER_STATUS,
-                                     Bytes().u32(7).u32(VD_AGENT_FILE_XFER_STATUS_SUCCESS)));
+    auto done = feed_chunked(
+        s, Direction::ServerToClient,
+        message(VD_AGENT_FILE_XFER_STATUS, Bytes().u32(7).u32(VD_AGENT_FILE_XFER_STATUS_SUCCESS)));
     CHECK(body_as<FileXferStatus>(done[0]).result == VD_AGENT_FILE_XFER_STATUS_SUCCESS);
     CHECK(file_xfer_status_name(3) == "success");
 
     SECTION("detailed errors") {
-        auto err = feed_chunked(s, Direction::ServerToClient,
-                                message(VD_AGENT_FILE_XFER_STATUS,
-                                        Bytes().u32(8).u32(2).u8(0).u32(12)));
+        auto err =
+            feed_chunked(s, Direction::ServerToClient,
+                         message(VD_AGENT_FILE_XFER_STATUS, Bytes().u32(8).u32(2).u8(0).u32(12)));
         const auto& e = body_as<FileXferStatus>(err[0]);
         CHECK(e.error_type == 0);
         CHECK(e.error_code == 12u);
         CHECK(e.detail_size == 5);
-        auto space = feed_chunked(s, Direction::ServerToClient,
-                                  message(VD_AGENT_FILE_XFER_STATUS,
-                                          Bytes().u32(9).u32(4).u64(1ull << 33)));
+        auto space =
+            feed_chunked(s, Direction::ServerToClient,
+                         message(VD_AGENT_FILE_XFER_STATUS, Bytes().u32(9).u32(4).u64(1ull << 33)));
         CHECK(body_as<FileXferStatus>(space[0]).disk_free_space == (1ull << 33));
         CHECK(json(space[0]).find(R"("result_name":"not_enough_space","disk_free_space":)") !=
               std::string::npos);
@@ -212,9 +212,23 @@ TEST_CASE("every agent message type decodes its fields", "[agent][messages]") {
     CHECK(ms.buttons == 2);
     CHECK(ms.display_id == 1);
 
-    auto mc = std::get<MonitorsConfig>(
-        parse(2, Bytes().u32(2).u32(3).u32(768).u32(1024).u32(32).i32(0).i32(0).u32(600).u32(
-                     800).u32(32).i32(1024).i32(-10).u16(300).u16(400).u16(200).u16(250)));
+    auto mc = std::get<MonitorsConfig>(parse(2, Bytes()
+                                                    .u32(2)
+                                                    .u32(3)
+                                                    .u32(768)
+                                                    .u32(1024)
+                                                    .u32(32)
+                                                    .i32(0)
+                                                    .i32(0)
+                                                    .u32(600)
+                                                    .u32(800)
+                                                    .u32(32)
+                                                    .i32(1024)
+                                                    .i32(-10)
+                                                    .u16(300)
+                                                    .u16(400)
+                                                    .u16(200)
+                                                    .u16(250)));
     REQUIRE(mc.monitors.size() == 2);
     CHECK(mc.monitors[1].x == 1024);
     CHECK(mc.monitors[1].y == -10);
@@ -239,8 +253,8 @@ TEST_CASE("every agent message type decodes its fields", "[agent][messages]") {
     ParseCaps serial;
     serial.clipboard_selection = true;
     serial.clipboard_grab_serial = true;
-    auto grab = std::get<ClipboardGrab>(parse(7, Bytes().u8(0).fill(3).u32(42).u32(1).u32(2),
-                                              serial));
+    auto grab =
+        std::get<ClipboardGrab>(parse(7, Bytes().u8(0).fill(3).u32(42).u32(1).u32(2), serial));
     CHECK(grab.selection == 0);
     CHECK(grab.serial == 42u);
     CHECK(grab.types == std::vector<uint32_t>{1, 2});
@@ -255,8 +269,7 @@ TEST_CASE("every agent message type decodes its fields", "[agent][messages]") {
     CHECK(avs.volume == std::vector<uint16_t>{10, 20});
 
     auto gdi = std::get<GraphicsDeviceInfo>(
-        parse(16, Bytes().u32(1).u32(0).u32(1).u32(2).u32(19).cstr("pci/0000/02.0/qxl")
-                      .fill(1)));
+        parse(16, Bytes().u32(1).u32(0).u32(1).u32(2).u32(19).cstr("pci/0000/02.0/qxl").fill(1)));
     REQUIRE(gdi.displays.size() == 1);
     CHECK(gdi.displays[0].monitor_id == 1);
     CHECK(gdi.displays[0].device_display_id == 2);
@@ -287,12 +300,14 @@ TEST_CASE("malformed agent data gives errors, never crashes", "[agent][malformed
     ParseCaps sel;
     sel.clipboard_selection = true;
     sel.clipboard_grab_serial = true;
+
     struct Case {
         uint32_t type;
         Bytes body;
         size_t min_len;
         ParseCaps caps;
     };
+
     const std::vector<Case> cases = {
         {1, Bytes().u32(1).u32(2).u32(3).u8(0), 13, {}},
         {2, Bytes().u32(1).u32(0).u32(1).u32(2).u32(3).i32(4).i32(5), 28, {}},
@@ -373,15 +388,15 @@ TEST_CASE("malformed agent data gives errors, never crashes", "[agent][malformed
 }
 
 TEST_CASE("virtio chunk framing strips VDIChunkHeaders", "[agent][stream]") {
-    const Bytes msg = message(VD_AGENT_CLIPBOARD,
-                              Bytes().u32(VD_AGENT_CLIPBOARD_UTF8_TEXT).fill(3000, 'z'));
+    const Bytes msg =
+        message(VD_AGENT_CLIPBOARD, Bytes().u32(VD_AGENT_CLIPBOARD_UTF8_TEXT).fill(3000, 'z'));
     Bytes chunked;
     for (size_t pos = 0; pos < msg.size(); pos += kMaxChunkData) {
         const size_t n = std::min(kMaxChunkData, msg.size() - pos);
         chunked.u32(VDP_CLIENT_PORT).u32(static_cast<uint32_t>(n));
-        chunked.append(std::vector<uint8_t>(msg.vec().begin() + static_cast<std::ptrdiff_t>(pos),
-                                            msg.vec().begin() +
-                                                static_cast<std::ptrdiff_t>(pos + n)));
+        chunked.append(
+            std::vector<uint8_t>(msg.vec().begin() + static_cast<std::ptrdiff_t>(pos),
+                                 msg.vec().begin() + static_cast<std::ptrdiff_t>(pos + n)));
     }
     AgentSession s(Framing::VirtioChunks);
     auto msgs = feed_chunked(s, Direction::ClientToServer, chunked, 100);
@@ -408,9 +423,8 @@ TEST_CASE("feed_and_write_json lists the completed agent messages", "[agent][jso
     CHECK(j == R"({"data_size":48,"agent":[{"agent_type":14,"agent_type_name":"max_clipboard",)"
                R"("protocol":1,"opaque":0,"size":4,"stream_offset":0,"max":1024}]})");
     const Bytes bad = Bytes().u32(9).u32(1).u64(0).u32(0);
-    const std::string e = test::object_json([&](JsonWriter& w) {
-        feed_and_write_json(s, Direction::ServerToClient, bad.view(), w);
-    });
+    const std::string e = test::object_json(
+        [&](JsonWriter& w) { feed_and_write_json(s, Direction::ServerToClient, bad.view(), w); });
     CHECK(e == R"({"agent":[],"agent_error":"bad magic at byte 0: agent message header: )"
                R"(protocol 9, expected 1"})");
 }

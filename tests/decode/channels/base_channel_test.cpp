@@ -1,6 +1,7 @@
+#include "decode/channels/base_channel.h"
+
 #include <catch2/catch.hpp>
 
-#include "decode/channels/base_channel.h"
 #include "tests/decode/channels/test_bytes.h"
 
 using namespace spicetap;
@@ -53,8 +54,7 @@ TEST_CASE("base server messages decode every field", "[channels][base]") {
         CHECK(p.id == 2);
         CHECK(p.timestamp == 0x0102030405060708ull);
         CHECK(p.padding_size == 256000);
-        CHECK(server_json(m) ==
-              R"({"id":2,"timestamp":72623859790382856,"padding_size":256000})");
+        CHECK(server_json(m) == R"({"id":2,"timestamp":72623859790382856,"padding_size":256000})");
     }
     SECTION("wait_for_channels") {
         auto m = server_ok(5, Bytes().u8(2).u8(2).u8(0).u64(99).u8(4).u8(1).u64(7));
@@ -88,7 +88,7 @@ TEST_CASE("base server messages decode every field", "[channels][base]") {
         // count 2, offsets 10 and 22; sub 1: wait_for_channels(count 0), sub 2: type 105.
         Bytes b;
         b.u16(2).u32(10).u32(17);
-        b.u16(5).u32(1).u8(0);          // at 10: type 5, size 1, body {0}
+        b.u16(5).u32(1).u8(0);                // at 10: type 5, size 1, body {0}
         b.u16(105).u32(3).u8(1).u8(2).u8(3);  // at 17
         auto m = server_ok(8, b);
         const auto& l = std::get<base::List>(m);

@@ -131,8 +131,8 @@ TEST_CASE("cursor messages decode every field", "[channels][cursor]") {
               R"("height":32,"hot_spot_x":3,"hot_spot_y":4,"data_size":4096}})");
     }
     SECTION("set with every cursor type name") {
-        const char* names[] = {"alpha", "mono", "color4", "color8", "color16", "color24",
-                               "color32"};
+        const char* names[] = {"alpha",   "mono",    "color4", "color8",
+                               "color16", "color24", "color32"};
         for (uint8_t t = 0; t < 7; ++t) {
             Bytes b;
             b.i16(1).i16(2).u8(1).append(cursor_bytes(0, t, 8, 8, 16).vec());

@@ -1,7 +1,6 @@
 // Every message's JSON goes into an object the caller opened with the envelope keys; no
 // message may write one of those keys again, and every output must be well-formed.
 #include <catch2/catch.hpp>
-
 #include <set>
 
 #include "decode/channels/base_channel.h"
@@ -78,10 +77,14 @@ void check_variant(Write write) {
 }  // namespace
 
 TEST_CASE("message JSON never repeats envelope keys", "[channels][json]") {
-    check_variant<base::ServerMessage>([](const auto& m, JsonWriter& w) { base::write_json(m, w); });
-    check_variant<base::ClientMessage>([](const auto& m, JsonWriter& w) { base::write_json(m, w); });
-    check_variant<main::ServerMessage>([](const auto& m, JsonWriter& w) { main::write_json(m, w); });
-    check_variant<main::ClientMessage>([](const auto& m, JsonWriter& w) { main::write_json(m, w); });
+    check_variant<base::ServerMessage>(
+        [](const auto& m, JsonWriter& w) { base::write_json(m, w); });
+    check_variant<base::ClientMessage>(
+        [](const auto& m, JsonWriter& w) { base::write_json(m, w); });
+    check_variant<main::ServerMessage>(
+        [](const auto& m, JsonWriter& w) { main::write_json(m, w); });
+    check_variant<main::ClientMessage>(
+        [](const auto& m, JsonWriter& w) { main::write_json(m, w); });
     check_variant<inputs::ServerMessage>(
         [](const auto& m, JsonWriter& w) { inputs::write_json(m, w); });
     check_variant<inputs::ClientMessage>(
@@ -98,8 +101,10 @@ TEST_CASE("message JSON never repeats envelope keys", "[channels][json]") {
         [](const auto& m, JsonWriter& w) { smartcard::write_json(m, w); });
     check_variant<spicevmc::ServerMessage>(
         [](const auto& m, JsonWriter& w) { spicevmc::write_json(m, w); });
-    check_variant<port::ServerMessage>([](const auto& m, JsonWriter& w) { port::write_json(m, w); });
-    check_variant<port::ClientMessage>([](const auto& m, JsonWriter& w) { port::write_json(m, w); });
+    check_variant<port::ServerMessage>(
+        [](const auto& m, JsonWriter& w) { port::write_json(m, w); });
+    check_variant<port::ClientMessage>(
+        [](const auto& m, JsonWriter& w) { port::write_json(m, w); });
     check_variant<tunnel::ServerMessage>(
         [](const auto& m, JsonWriter& w) { tunnel::write_json(m, w); });
     check_variant<tunnel::ClientMessage>(

@@ -1,6 +1,7 @@
+#include "decode/channels/main_channel.h"
+
 #include <catch2/catch.hpp>
 
-#include "decode/channels/main_channel.h"
 #include "tests/decode/channels/test_bytes.h"
 
 using namespace spicetap;
@@ -38,7 +39,8 @@ Bytes dst_info(std::string_view host, std::string_view cert, size_t extra) {
     const uint32_t cert_at = static_cast<uint32_t>(host_at + host.size() + 1);
     Bytes b;
     b.u16(5900).u16(5901).u32(static_cast<uint32_t>(host.size() + 1)).u32(host_at);
-    b.u32(cert.empty() ? 0 : static_cast<uint32_t>(cert.size() + 1)).u32(cert.empty() ? 0 : cert_at);
+    b.u32(cert.empty() ? 0 : static_cast<uint32_t>(cert.size() + 1))
+        .u32(cert.empty() ? 0 : cert_at);
     return b;
 }
 
@@ -73,8 +75,9 @@ TEST_CASE("main server messages decode every field", "[channels][main]") {
         CHECK(std::get<main::MigrateSwitchHost>(server_ok(111, b)).dst_info.host == "sw");
     }
     SECTION("init") {
-        auto m = server_ok(103, Bytes().u32(0x1234).u32(1).u32(3).u32(2).u32(0).u32(10).u32(
-                                    987654).u32(0x4000000));
+        auto m = server_ok(
+            103,
+            Bytes().u32(0x1234).u32(1).u32(3).u32(2).u32(0).u32(10).u32(987654).u32(0x4000000));
         const auto& i = std::get<main::Init>(m);
         CHECK(i.session_id == 0x1234);
         CHECK(i.display_channels_hint == 1);

@@ -1,6 +1,5 @@
 // Message bodies taken from a real QEMU <-> spicy capture (see vectors/qemu72_spicy042.txt).
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,32 +18,46 @@ public:
         b_.push_back(v);
         return *this;
     }
+
     Bytes& u16(uint16_t v) { return le(v, 2); }
+
     Bytes& u32(uint32_t v) { return le(v, 4); }
+
     Bytes& u64(uint64_t v) { return le(v, 8); }
+
     Bytes& i16(int16_t v) { return le(static_cast<uint16_t>(v), 2); }
+
     Bytes& i32(int32_t v) { return le(static_cast<uint32_t>(v), 4); }
+
     Bytes& i64(int64_t v) { return le(static_cast<uint64_t>(v), 8); }
+
     Bytes& str(std::string_view s) {
         b_.insert(b_.end(), s.begin(), s.end());
         return *this;
     }
+
     Bytes& cstr(std::string_view s) { return str(s).u8(0); }
+
     Bytes& fill(size_t n, uint8_t v = 0) {
         b_.insert(b_.end(), n, v);
         return *this;
     }
+
     Bytes& append(const std::vector<uint8_t>& v) {
         b_.insert(b_.end(), v.begin(), v.end());
         return *this;
     }
+
     void put_u32(size_t at, uint32_t v) {
         for (int i = 0; i < 4; ++i) {
             b_[at + i] = static_cast<uint8_t>(v >> (8 * i));
         }
     }
+
     size_t size() const { return b_.size(); }
+
     ByteView view() const { return b_; }
+
     const std::vector<uint8_t>& vec() const { return b_; }
 
 private:
@@ -54,6 +67,7 @@ private:
         }
         return *this;
     }
+
     std::vector<uint8_t> b_;
 };
 

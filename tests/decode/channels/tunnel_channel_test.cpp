@@ -1,6 +1,7 @@
+#include "decode/channels/tunnel_channel.h"
+
 #include <catch2/catch.hpp>
 
-#include "decode/channels/tunnel_channel.h"
 #include "tests/decode/channels/test_bytes.h"
 
 using namespace spicetap;
@@ -75,9 +76,8 @@ TEST_CASE("tunnel client messages (obsolete layout)", "[channels][tunnel]") {
     CHECK(std::get<tunnel::SocketData>(client(108, Bytes().u16(2).u8(1))).data.size() == 1);
     CHECK(std::get<tunnel::SocketToken>(client(109, Bytes().u16(2).u32(3))).num_tokens == 3);
 
-    test::sweep_truncations(add.vec(), 29, [](ByteView v) {
-        return tunnel::parse_client(101, v, kCaps);
-    });
+    test::sweep_truncations(add.vec(), 29,
+                            [](ByteView v) { return tunnel::parse_client(101, v, kCaps); });
     Bytes bad = add;
     bad.put_u32(14, 500);
     CHECK(tunnel::parse_client(101, bad.view(), kCaps).error().offset == 500);

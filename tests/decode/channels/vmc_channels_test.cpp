@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <lz4.h>
+
+#include <catch2/catch.hpp>
 
 #include "decode/channels/port_channel.h"
 #include "decode/channels/smartcard_channel.h"
@@ -49,8 +49,8 @@ TEST_CASE("smartcard data carries one VSC message", "[channels][smartcard]") {
     REQUIRE(e);
     CHECK(std::get<smartcard::Data>(*e).error_code == 6u);
 
-    const char* names[] = {"unknown",     "init", "error", "reader_add", "reader_remove", "atr",
-                           "card_remove", "apdu", "flush", "flush_complete"};
+    const char* names[] = {"unknown", "init",        "error", "reader_add", "reader_remove",
+                           "atr",     "card_remove", "apdu",  "flush",      "flush_complete"};
     for (uint32_t t = 0; t < 10; ++t) {
         CHECK(smartcard::vsc_type_name(t) == names[t]);
     }
@@ -81,7 +81,8 @@ TEST_CASE("spicevmc data and compressed data", "[channels][spicevmc]") {
                                        static_cast<int>(block.size()));
     REQUIRE(n > 0);
     Bytes comp;
-    comp.u8(1).u32(static_cast<uint32_t>(plain.size()))
+    comp.u8(1)
+        .u32(static_cast<uint32_t>(plain.size()))
         .str(std::string_view(block.data(), static_cast<size_t>(n)));
     auto c = spicevmc::parse_client(102, comp.view(), kCaps);
     REQUIRE(c);
@@ -125,9 +126,8 @@ TEST_CASE("spicevmc data and compressed data", "[channels][spicevmc]") {
                                        *spicevmc::parse_server(102, other.view(), kCaps)))
                   .error()
                   .code == Errc::Unsupported);
-        test::sweep_truncations(Bytes().u8(1).u32(5).vec(), 5, [](ByteView v) {
-            return spicevmc::parse_server(102, v, kCaps);
-        });
+        test::sweep_truncations(Bytes().u8(1).u32(5).vec(), 5,
+                                [](ByteView v) { return spicevmc::parse_server(102, v, kCaps); });
     }
     CHECK_FALSE(spicevmc::parse_server(103, {}, kCaps));
 }
