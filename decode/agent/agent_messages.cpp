@@ -10,20 +10,29 @@ namespace {
 
 // Indexed by VD_AGENT_* (which starts at 1).
 constexpr std::string_view kTypes[] = {
-    "unknown",           "mouse_state",       "monitors_config",
-    "reply",             "clipboard",         "display_config",
-    "announce_capabilities", "clipboard_grab", "clipboard_request",
-    "clipboard_release", "file_xfer_start",   "file_xfer_status",
-    "file_xfer_data",    "client_disconnected", "max_clipboard",
-    "audio_volume_sync", "graphics_device_info",
+    "unknown",
+    "mouse_state",
+    "monitors_config",
+    "reply",
+    "clipboard",
+    "display_config",
+    "announce_capabilities",
+    "clipboard_grab",
+    "clipboard_request",
+    "clipboard_release",
+    "file_xfer_start",
+    "file_xfer_status",
+    "file_xfer_data",
+    "client_disconnected",
+    "max_clipboard",
+    "audio_volume_sync",
+    "graphics_device_info",
 };
-constexpr std::string_view kClipboardTypes[] = {"none",       "utf8_text",  "image_png",
-                                                "image_bmp",  "image_tiff", "image_jpg",
-                                                "file_list"};
+constexpr std::string_view kClipboardTypes[] = {"none",       "utf8_text", "image_png", "image_bmp",
+                                                "image_tiff", "image_jpg", "file_list"};
 constexpr std::string_view kSelections[] = {"clipboard", "primary", "secondary"};
 constexpr std::string_view kXferStatus[] = {
-    "can_send_data",    "cancelled",       "error",
-    "success",          "not_enough_space", "session_locked",
+    "can_send_data",         "cancelled", "error", "success", "not_enough_space", "session_locked",
     "vdagent_not_connected", "disabled",
 };
 constexpr std::string_view kCaps[] = {
@@ -93,11 +102,21 @@ std::string unescape_keyfile(std::string_view v) {
         }
         const char c = v[++i];
         switch (c) {
-            case 's': out.push_back(' '); break;
-            case 'n': out.push_back('\n'); break;
-            case 't': out.push_back('\t'); break;
-            case 'r': out.push_back('\r'); break;
-            case '\\': out.push_back('\\'); break;
+            case 's':
+                out.push_back(' ');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case '\\':
+                out.push_back('\\');
+                break;
             default:
                 out.push_back('\\');
                 out.push_back(c);
@@ -200,9 +219,8 @@ Result<Body> parse_graphics_device_info(ByteView payload) {
         if (d.device_address_len > r.remaining()) {
             return make_error(Errc::BadValue, r.pos() - 4,
                               "agent graphics_device_info entry " + std::to_string(i) +
-                                  " device_address_len " +
-                                  std::to_string(d.device_address_len) + " exceeds the " +
-                                  std::to_string(r.remaining()) + " bytes left");
+                                  " device_address_len " + std::to_string(d.device_address_len) +
+                                  " exceeds the " + std::to_string(r.remaining()) + " bytes left");
         }
         const ByteView a = r.bytes(d.device_address_len);
         size_t len = 0;
@@ -243,8 +261,8 @@ Result<Body> parse_file_xfer_data(ByteView payload) {
     }
     if (m.size > r.remaining()) {
         return make_error(Errc::BadValue, 4,
-                          "agent file_xfer_data size " + std::to_string(m.size) +
-                              " exceeds the " + std::to_string(r.remaining()) + " bytes left");
+                          "agent file_xfer_data size " + std::to_string(m.size) + " exceeds the " +
+                              std::to_string(r.remaining()) + " bytes left");
     }
     const ByteView d = r.bytes(static_cast<size_t>(m.size));
     m.data.assign(d.begin(), d.end());
@@ -253,10 +271,22 @@ Result<Body> parse_file_xfer_data(ByteView payload) {
 
 }  // namespace
 
-std::string_view message_type_name(uint32_t type) { return name_in(kTypes, type); }
-std::string_view clipboard_type_name(uint32_t type) { return name_in(kClipboardTypes, type); }
-std::string_view selection_name(uint8_t selection) { return name_in(kSelections, selection); }
-std::string_view file_xfer_status_name(uint32_t status) { return name_in(kXferStatus, status); }
+std::string_view message_type_name(uint32_t type) {
+    return name_in(kTypes, type);
+}
+
+std::string_view clipboard_type_name(uint32_t type) {
+    return name_in(kClipboardTypes, type);
+}
+
+std::string_view selection_name(uint8_t selection) {
+    return name_in(kSelections, selection);
+}
+
+std::string_view file_xfer_status_name(uint32_t status) {
+    return name_in(kXferStatus, status);
+}
+
 std::string_view capability_name(unsigned bit) {
     return bit < std::size(kCaps) ? kCaps[bit] : std::string_view();
 }
@@ -272,7 +302,8 @@ Result<Body> parse_body(uint32_t type, ByteView payload, const ParseCaps& caps) 
             m.display_id = r.u8();
             return done(r, m, "agent mouse_state");
         }
-        case VD_AGENT_MONITORS_CONFIG: return parse_monitors_config(payload);
+        case VD_AGENT_MONITORS_CONFIG:
+            return parse_monitors_config(payload);
         case VD_AGENT_REPLY: {
             Reply m;
             m.type = r.u32();
@@ -338,9 +369,12 @@ Result<Body> parse_body(uint32_t type, ByteView payload, const ParseCaps& caps) 
             parse_keyfile(m);
             return Body{std::move(m)};
         }
-        case VD_AGENT_FILE_XFER_STATUS: return parse_file_xfer_status(payload);
-        case VD_AGENT_FILE_XFER_DATA: return parse_file_xfer_data(payload);
-        case VD_AGENT_CLIENT_DISCONNECTED: return Body{ClientDisconnected{}};
+        case VD_AGENT_FILE_XFER_STATUS:
+            return parse_file_xfer_status(payload);
+        case VD_AGENT_FILE_XFER_DATA:
+            return parse_file_xfer_data(payload);
+        case VD_AGENT_CLIENT_DISCONNECTED:
+            return Body{ClientDisconnected{}};
         case VD_AGENT_MAX_CLIPBOARD: {
             MaxClipboard m;
             m.max = r.i32();
@@ -362,7 +396,8 @@ Result<Body> parse_body(uint32_t type, ByteView payload, const ParseCaps& caps) 
             }
             return Body{std::move(m)};
         }
-        case VD_AGENT_GRAPHICS_DEVICE_INFO: return parse_graphics_device_info(payload);
+        case VD_AGENT_GRAPHICS_DEVICE_INFO:
+            return parse_graphics_device_info(payload);
         default:
             return make_error(Errc::Unsupported, 0,
                               "unknown agent message type " + std::to_string(type));
@@ -425,10 +460,12 @@ void write_clipboard_data(uint32_t type, const std::vector<uint8_t>& data, JsonW
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const MouseState& m) {
         w.field("x", m.x).field("y", m.y).field("buttons", m.buttons);
         w.field("display_id", m.display_id);
     }
+
     void operator()(const MonitorsConfig& m) {
         w.field("flags", m.flags);
         write_flags(w, "flag_names", kMonitorFlags, m.flags);
@@ -449,22 +486,26 @@ struct Writer {
         }
         w.end_array();
     }
+
     void operator()(const Reply& m) {
         w.field("type", m.type)
             .field("type_name", message_type_name(m.type))
             .field("error", m.error)
             .field("error_name", name_in(kReplyErrors, m.error));
     }
+
     void operator()(const Clipboard& m) {
         write_selection(m.selection, w);
         w.field("type", m.type).field("type_name", clipboard_type_name(m.type));
         write_clipboard_data(m.type, m.data, w);
     }
+
     void operator()(const DisplayConfig& m) {
         w.field("flags", m.flags);
         write_flags(w, "flag_names", kDisplayFlags, m.flags);
         w.field("depth", m.depth);
     }
+
     void operator()(const AnnounceCapabilities& m) {
         w.field("request", m.request).key("caps").begin_array();
         for (uint32_t c : m.caps) {
@@ -481,6 +522,7 @@ struct Writer {
         }
         w.end_array();
     }
+
     void operator()(const ClipboardGrab& m) {
         write_selection(m.selection, w);
         if (m.serial) {
@@ -496,11 +538,14 @@ struct Writer {
         }
         w.end_array();
     }
+
     void operator()(const ClipboardRequest& m) {
         write_selection(m.selection, w);
         w.field("type", m.type).field("type_name", clipboard_type_name(m.type));
     }
+
     void operator()(const ClipboardRelease& m) { write_selection(m.selection, w); }
+
     void operator()(const FileXferStart& m) {
         w.field("id", m.id);
         if (m.name) {
@@ -515,6 +560,7 @@ struct Writer {
         }
         w.field("text", m.text);
     }
+
     void operator()(const FileXferStatus& m) {
         w.field("id", m.id)
             .field("result", m.result)
@@ -527,11 +573,13 @@ struct Writer {
         }
         w.field("detail_size", m.detail_size);
     }
-    void operator()(const FileXferData& m) {
-        w.field("id", m.id).field("data_size", m.size);
-    }
+
+    void operator()(const FileXferData& m) { w.field("id", m.id).field("data_size", m.size); }
+
     void operator()(const ClientDisconnected&) {}
+
     void operator()(const MaxClipboard& m) { w.field("max", m.max); }
+
     void operator()(const AudioVolumeSync& m) {
         w.field("is_playback", m.is_playback).field("mute", m.mute);
         w.field("nchannels", uint64_t{m.volume.size()}).key("volume").begin_array();
@@ -540,6 +588,7 @@ struct Writer {
         }
         w.end_array();
     }
+
     void operator()(const GraphicsDeviceInfo& m) {
         w.key("displays").begin_array();
         for (const auto& d : m.displays) {
@@ -557,7 +606,9 @@ struct Writer {
 
 }  // namespace
 
-void write_body_json(const Body& body, JsonWriter& w) { std::visit(Writer{w}, body); }
+void write_body_json(const Body& body, JsonWriter& w) {
+    std::visit(Writer{w}, body);
+}
 
 void write_json(const AgentMessage& msg, JsonWriter& w) {
     w.field("agent_type", msg.header.type)

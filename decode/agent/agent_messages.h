@@ -16,10 +16,10 @@
 
 namespace spicetap::agent {
 
-inline constexpr uint32_t kProtocol = 1;            // VD_AGENT_PROTOCOL
-inline constexpr size_t kMessageHeaderSize = 20;    // VDAgentMessage without data
-inline constexpr size_t kChunkHeaderSize = 8;       // VDIChunkHeader
-inline constexpr size_t kMaxChunkData = 2048;       // VD_AGENT_MAX_DATA_SIZE
+inline constexpr uint32_t kProtocol = 1;          // VD_AGENT_PROTOCOL
+inline constexpr size_t kMessageHeaderSize = 20;  // VDAgentMessage without data
+inline constexpr size_t kChunkHeaderSize = 8;     // VDIChunkHeader
+inline constexpr size_t kMaxChunkData = 2048;     // VD_AGENT_MAX_DATA_SIZE
 
 // VD_AGENT_* message type name ("clipboard_grab") or "unknown".
 std::string_view message_type_name(uint32_t type);
@@ -60,10 +60,12 @@ struct MonitorConfig {
     int32_t x = 0;
     int32_t y = 0;
 };
+
 struct MonitorPhysicalSize {
     uint16_t height_mm = 0;
     uint16_t width_mm = 0;
 };
+
 struct MonitorsConfig {
     uint32_t flags = 0;  // 1 use_pos, 2 physical_size
     std::vector<MonitorConfig> monitors;
@@ -156,9 +158,9 @@ struct GraphicsDeviceInfo {
 };
 
 using Body = std::variant<MouseState, MonitorsConfig, Reply, Clipboard, DisplayConfig,
-                          AnnounceCapabilities, ClipboardGrab, ClipboardRequest,
-                          ClipboardRelease, FileXferStart, FileXferStatus, FileXferData,
-                          ClientDisconnected, MaxClipboard, AudioVolumeSync, GraphicsDeviceInfo>;
+                          AnnounceCapabilities, ClipboardGrab, ClipboardRequest, ClipboardRelease,
+                          FileXferStart, FileXferStatus, FileXferData, ClientDisconnected,
+                          MaxClipboard, AudioVolumeSync, GraphicsDeviceInfo>;
 
 // A reassembled agent message. A body that does not decode keeps its header and the error.
 struct AgentMessage {

@@ -43,12 +43,14 @@ bool AgentStream::take(ByteView bytes, StreamFeed& out) {
                 out.error = make_error(Errc::BadMagic, header_offset_,
                                        "agent message header: protocol " +
                                            std::to_string(h.protocol) + ", expected 1");
+                offset_ += bytes.size() - pos;  // the rest of this body is dropped
                 return false;
             }
             if (h.size > max_message_) {
                 out.error = make_error(Errc::LimitExceeded, header_offset_ + 16,
                                        "agent message size " + std::to_string(h.size) +
                                            " above the limit " + std::to_string(max_message_));
+                offset_ += bytes.size() - pos;
                 return false;
             }
             header_ = h;
@@ -95,9 +97,9 @@ StreamFeed AgentStream::feed(ByteView bytes) {
                                            "agent chunk header: port " + std::to_string(port));
                     ok = false;
                 } else if (chunk_left_ > kMaxChunkData) {
-                    out.error = make_error(Errc::BadValue, pos - 4,
-                                           "agent chunk header: size " +
-                                               std::to_string(chunk_left_) + " above 2048");
+                    out.error = make_error(
+                        Errc::BadValue, pos - 4,
+                        "agent chunk header: size " + std::to_string(chunk_left_) + " above 2048");
                     ok = false;
                 }
                 continue;
@@ -148,6 +150,21 @@ SessionFeed AgentSession::feed(wire::Direction dir, ByteView agent_data) {
         out.messages.push_back(std::move(msg));
     }
     return out;
+}
+
+void feed_and_write_json(AgentSession& session, wire::Direction dir, ByteView agent_data,
+                         JsonWriter& w) {
+    const SessionFeed fed = session.feed(dir, agent_data);
+    w.key("agent").begin_array();
+    for (const auto& m : fed.messages) {
+        w.begin_object();
+        write_json(m, w);
+        w.end_object();
+    }
+    w.end_array();
+    if (fed.error) {
+        w.field("agent_error", fed.error->message());
+    }
 }
 
 }  // namespace spicetap::agent

@@ -14,6 +14,7 @@
 
 #include "decode/agent/agent_messages.h"
 #include "decode/wire/byte_reader.h"
+#include "decode/wire/json_writer.h"
 #include "decode/wire/protocol_names.h"
 #include "decode/wire/result.h"
 
@@ -46,6 +47,7 @@ public:
 
     // True while a message (or its header) is only partly received.
     bool mid_message() const { return !header_buf_.empty() || header_.has_value(); }
+
     uint64_t stream_offset() const { return offset_; }
 
 private:
@@ -94,13 +96,17 @@ public:
     void assume_caps(std::vector<uint32_t> client, std::vector<uint32_t> agent);
 
     const AgentCaps& caps() const { return caps_; }
-    const AgentStream& stream(wire::Direction dir) const {
-        return streams_[static_cast<int>(dir)];
-    }
+
+    const AgentStream& stream(wire::Direction dir) const { return streams_[static_cast<int>(dir)]; }
 
 private:
     AgentStream streams_[2];
     AgentCaps caps_;
 };
+
+// Convenience for dumps: feeds one AGENT_DATA body and writes what it completed into an open
+// JSON object as "agent": [{message}, ...] and, after a framing error, "agent_error".
+void feed_and_write_json(AgentSession& session, wire::Direction dir, ByteView agent_data,
+                         JsonWriter& w);
 
 }  // namespace spicetap::agent

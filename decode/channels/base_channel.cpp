@@ -1,9 +1,9 @@
 #include "decode/channels/base_channel.h"
 
+#include <spice/enums.h>
+
 #include "decode/channels/message_parse.h"
 #include "decode/wire/protocol_names.h"
-
-#include <spice/enums.h>
 
 namespace spicetap::channels::base {
 
@@ -46,8 +46,8 @@ Result<Notify> parse_notify(ByteView body) {
     }
     if (m.message_len > r.remaining()) {
         return make_error(Errc::BadValue, r.pos() - 4,
-                          "notify message_len " + std::to_string(m.message_len) +
-                              " exceeds the " + std::to_string(r.remaining()) + " bytes left");
+                          "notify message_len " + std::to_string(m.message_len) + " exceeds the " +
+                              std::to_string(r.remaining()) + " bytes left");
     }
     m.message = detail::text_until_nul(r.bytes(m.message_len));
     return m;
@@ -76,17 +76,22 @@ void write_disconnecting(const Disconnecting& m, JsonWriter& w) {
 
 struct ServerWriter {
     JsonWriter& w;
+
     void operator()(const Migrate& m) {
         w.field("flags", m.flags);
         detail::write_flag_names(w, "flag_names", kMigrateFlags, m.flags);
     }
+
     void operator()(const MigrateData& m) { w.field("data_size", uint64_t{m.data.size()}); }
+
     void operator()(const SetAck& m) {
         w.field("generation", m.generation).field("window", m.window);
     }
+
     void operator()(const Ping& m) {
         w.field("id", m.id).field("timestamp", m.timestamp).field("padding_size", m.padding_size);
     }
+
     void operator()(const WaitForChannels& m) {
         w.key("waits").begin_array();
         for (const auto& c : m.waits) {
@@ -99,7 +104,9 @@ struct ServerWriter {
         }
         w.end_array();
     }
+
     void operator()(const Disconnecting& m) { write_disconnecting(m, w); }
+
     void operator()(const Notify& m) {
         w.field("time_stamp", m.time_stamp)
             .field("severity", m.severity)
@@ -110,6 +117,7 @@ struct ServerWriter {
             .field("message_len", m.message_len)
             .field("message", m.message);
     }
+
     void operator()(const List& m) {
         w.key("messages").begin_array();
         for (const auto& s : m.messages) {
@@ -125,11 +133,17 @@ struct ServerWriter {
 
 struct ClientWriter {
     JsonWriter& w;
+
     void operator()(const AckSync& m) { w.field("generation", m.generation); }
+
     void operator()(const Ack&) {}
+
     void operator()(const Pong& m) { w.field("id", m.id).field("timestamp", m.timestamp); }
+
     void operator()(const MigrateFlushMark&) {}
+
     void operator()(const MigrateData& m) { w.field("data_size", uint64_t{m.data.size()}); }
+
     void operator()(const Disconnecting& m) { write_disconnecting(m, w); }
 };
 
@@ -138,9 +152,9 @@ struct ClientWriter {
 Result<std::vector<SubMessage>> parse_sub_message_list(ByteView body, uint32_t list_offset) {
     ByteReader r(body);
     if (!r.seek(list_offset)) {
-        return make_error(Errc::BadValue, list_offset,
-                          "sub-message list offset outside the " + std::to_string(body.size()) +
-                              "-byte body");
+        return make_error(
+            Errc::BadValue, list_offset,
+            "sub-message list offset outside the " + std::to_string(body.size()) + "-byte body");
     }
     const uint16_t count = r.u16();
     std::vector<SubMessage> out;
@@ -162,9 +176,8 @@ Result<std::vector<SubMessage>> parse_sub_message_list(ByteView body, uint32_t l
         const uint32_t size = h.u32();
         if (size > h.remaining()) {
             return make_error(Errc::BadValue, offset + 2,
-                              "sub-message " + std::to_string(i) + " size " +
-                                  std::to_string(size) + " exceeds the " +
-                                  std::to_string(h.remaining()) + " bytes left");
+                              "sub-message " + std::to_string(i) + " size " + std::to_string(size) +
+                                  " exceeds the " + std::to_string(h.remaining()) + " bytes left");
         }
         sub.offset = offset;
         sub.body = h.bytes(size);
@@ -184,7 +197,8 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.flags = r.u32();
             return lift<ServerMessage>(finish(r, m, "migrate"));
         }
-        case SPICE_MSG_MIGRATE_DATA: return ServerMessage{MigrateData{body}};
+        case SPICE_MSG_MIGRATE_DATA:
+            return ServerMessage{MigrateData{body}};
         case SPICE_MSG_SET_ACK: {
             SetAck m;
             m.generation = r.u32();
@@ -200,10 +214,14 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
         }
         case SPICE_MSG_WAIT_FOR_CHANNELS:
             return lift<ServerMessage>(parse_wait_for_channels(body));
-        case SPICE_MSG_DISCONNECTING: return lift<ServerMessage>(parse_disconnecting(body));
-        case SPICE_MSG_NOTIFY: return lift<ServerMessage>(parse_notify(body));
-        case SPICE_MSG_LIST: return parse_list(body);
-        default: return detail::unknown_type("base", type);
+        case SPICE_MSG_DISCONNECTING:
+            return lift<ServerMessage>(parse_disconnecting(body));
+        case SPICE_MSG_NOTIFY:
+            return lift<ServerMessage>(parse_notify(body));
+        case SPICE_MSG_LIST:
+            return parse_list(body);
+        default:
+            return detail::unknown_type("base", type);
     }
 }
 
@@ -215,21 +233,31 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             m.generation = r.u32();
             return lift<ClientMessage>(finish(r, m, "ack_sync"));
         }
-        case SPICE_MSGC_ACK: return ClientMessage{Ack{}};
+        case SPICE_MSGC_ACK:
+            return ClientMessage{Ack{}};
         case SPICE_MSGC_PONG: {
             Pong m;
             m.id = r.u32();
             m.timestamp = r.u64();
             return lift<ClientMessage>(finish(r, m, "pong"));
         }
-        case SPICE_MSGC_MIGRATE_FLUSH_MARK: return ClientMessage{MigrateFlushMark{}};
-        case SPICE_MSGC_MIGRATE_DATA: return ClientMessage{MigrateData{body}};
-        case SPICE_MSGC_DISCONNECTING: return lift<ClientMessage>(parse_disconnecting(body));
-        default: return detail::unknown_type("base", type);
+        case SPICE_MSGC_MIGRATE_FLUSH_MARK:
+            return ClientMessage{MigrateFlushMark{}};
+        case SPICE_MSGC_MIGRATE_DATA:
+            return ClientMessage{MigrateData{body}};
+        case SPICE_MSGC_DISCONNECTING:
+            return lift<ClientMessage>(parse_disconnecting(body));
+        default:
+            return detail::unknown_type("base", type);
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(ServerWriter{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(ClientWriter{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(ServerWriter{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(ClientWriter{w}, msg);
+}
 
 }  // namespace spicetap::channels::base

@@ -61,7 +61,7 @@ struct Notify {
     uint32_t severity = 0;    // 0 info, 1 warn, 2 error
     uint32_t visibility = 0;  // 0 low, 1 medium, 2 high
     uint32_t what = 0;
-    std::string message;      // up to the first NUL
+    std::string message;  // up to the first NUL
     uint32_t message_len = 0;
 };
 
@@ -77,8 +77,8 @@ struct List {
     std::vector<SubMessage> messages;
 };
 
-using ServerMessage = std::variant<Migrate, MigrateData, SetAck, Ping, WaitForChannels,
-                                   Disconnecting, Notify, List>;
+using ServerMessage =
+    std::variant<Migrate, MigrateData, SetAck, Ping, WaitForChannels, Disconnecting, Notify, List>;
 
 // --- client -> server ---------------------------------------------------------------------
 

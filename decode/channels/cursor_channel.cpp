@@ -46,6 +46,7 @@ void write_cursor(const Cursor& c, JsonWriter& w) {
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const Init& m) {
         write_point(m.position, w);
         w.field("trail_length", m.trail_length)
@@ -53,25 +54,33 @@ struct Writer {
             .field("visible", m.visible);
         write_cursor(m.cursor, w);
     }
+
     void operator()(const Reset&) {}
+
     void operator()(const Set& m) {
         write_point(m.position, w);
         w.field("visible", m.visible);
         write_cursor(m.cursor, w);
     }
+
     void operator()(const Move& m) { write_point(m.position, w); }
+
     void operator()(const Hide&) {}
-    void operator()(const Trail& m) {
-        w.field("length", m.length).field("frequency", m.frequency);
-    }
+
+    void operator()(const Trail& m) { w.field("length", m.length).field("frequency", m.frequency); }
+
     void operator()(const InvalOne& m) { w.field("id", m.id); }
+
     void operator()(const InvalAll&) {}
+
     void operator()(const NoClientMessage&) {}
 };
 
 }  // namespace
 
-std::string_view cursor_type_name(uint8_t type) { return detail::enum_name(kTypes, type); }
+std::string_view cursor_type_name(uint8_t type) {
+    return detail::enum_name(kTypes, type);
+}
 
 Result<Cursor> parse_cursor(ByteReader& r) {
     Cursor c;
@@ -112,7 +121,8 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.cursor = *c;
             return ServerMessage{m};
         }
-        case SPICE_MSG_CURSOR_RESET: return ServerMessage{Reset{}};
+        case SPICE_MSG_CURSOR_RESET:
+            return ServerMessage{Reset{}};
         case SPICE_MSG_CURSOR_SET: {
             Set m;
             m.position = read_point(r);
@@ -132,7 +142,8 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.position = read_point(r);
             return lift<ServerMessage>(finish(r, m, "cursor move"));
         }
-        case SPICE_MSG_CURSOR_HIDE: return ServerMessage{Hide{}};
+        case SPICE_MSG_CURSOR_HIDE:
+            return ServerMessage{Hide{}};
         case SPICE_MSG_CURSOR_TRAIL: {
             Trail m;
             m.length = r.u16();
@@ -144,8 +155,10 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.id = r.u64();
             return lift<ServerMessage>(finish(r, m, "cursor inval_one"));
         }
-        case SPICE_MSG_CURSOR_INVAL_ALL: return ServerMessage{InvalAll{}};
-        default: return detail::unknown_type("cursor", type);
+        case SPICE_MSG_CURSOR_INVAL_ALL:
+            return ServerMessage{InvalAll{}};
+        default:
+            return detail::unknown_type("cursor", type);
     }
 }
 
@@ -153,7 +166,12 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView, const wire::ChannelC
     return detail::unknown_type("cursor", type);
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::cursor

@@ -57,29 +57,37 @@ struct Init {
     uint8_t visible = 0;
     Cursor cursor;
 };
+
 struct Reset {};
+
 struct Set {
     Point16 position;
     uint8_t visible = 0;
     Cursor cursor;
 };
+
 struct Move {
     Point16 position;
 };
+
 struct Hide {};
+
 struct Trail {
     uint16_t length = 0;
     uint16_t frequency = 0;
 };
+
 struct InvalOne {
     uint64_t id = 0;
 };
+
 struct InvalAll {};
 
 using ServerMessage = std::variant<Init, Reset, Set, Move, Hide, Trail, InvalOne, InvalAll>;
 
 // The cursor channel defines no client messages beyond the base ones.
 struct NoClientMessage {};
+
 using ClientMessage = std::variant<NoClientMessage>;
 
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps);

@@ -45,34 +45,43 @@ void write_buttons(uint16_t state, JsonWriter& w) {
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const Init& m) {
         w.field("keyboard_modifiers", m.keyboard_modifiers);
-        detail::write_flag_names(w, "keyboard_modifier_names", kModifiers,
-                                 m.keyboard_modifiers);
+        detail::write_flag_names(w, "keyboard_modifier_names", kModifiers, m.keyboard_modifiers);
     }
+
     void operator()(const KeyModifiers& m) {
         w.field("modifiers", m.modifiers);
         detail::write_flag_names(w, "modifier_names", kModifiers, m.modifiers);
     }
+
     void operator()(const MouseMotionAck&) {}
+
     void operator()(const KeyDown& m) { write_key(m.code, w); }
+
     void operator()(const KeyUp& m) { write_key(m.code, w); }
+
     void operator()(const KeyScancode& m) {
-        w.field("size", uint64_t{m.codes.size()}).key("scancode").hex(m.codes);
+        w.field("scancode_size", uint64_t{m.codes.size()}).key("scancode").hex(m.codes);
     }
+
     void operator()(const MouseMotion& m) {
         w.field("dx", m.dx).field("dy", m.dy);
         write_buttons(m.buttons_state, w);
     }
+
     void operator()(const MousePosition& m) {
         w.field("x", m.x).field("y", m.y);
         write_buttons(m.buttons_state, w);
         w.field("display_id", m.display_id);
     }
+
     void operator()(const MousePress& m) {
         w.field("button", m.button).field("button_name", detail::enum_name(kButtons, m.button));
         write_buttons(m.buttons_state, w);
     }
+
     void operator()(const MouseRelease& m) {
         w.field("button", m.button).field("button_name", detail::enum_name(kButtons, m.button));
         write_buttons(m.buttons_state, w);
@@ -94,8 +103,10 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.modifiers = r.u16();
             return lift<ServerMessage>(finish(r, m, "key_modifiers"));
         }
-        case SPICE_MSG_INPUTS_MOUSE_MOTION_ACK: return ServerMessage{MouseMotionAck{}};
-        default: return detail::unknown_type("inputs", type);
+        case SPICE_MSG_INPUTS_MOUSE_MOTION_ACK:
+            return ServerMessage{MouseMotionAck{}};
+        default:
+            return detail::unknown_type("inputs", type);
     }
 }
 
@@ -117,7 +128,8 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             m.modifiers = r.u16();
             return lift<ClientMessage>(finish(r, m, "key_modifiers"));
         }
-        case SPICE_MSGC_INPUTS_KEY_SCANCODE: return ClientMessage{KeyScancode{body}};
+        case SPICE_MSGC_INPUTS_KEY_SCANCODE:
+            return ClientMessage{KeyScancode{body}};
         case SPICE_MSGC_INPUTS_MOUSE_MOTION: {
             MouseMotion m;
             m.dx = r.i32();
@@ -145,11 +157,17 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             m.buttons_state = r.u16();
             return lift<ClientMessage>(finish(r, m, "mouse_release"));
         }
-        default: return detail::unknown_type("inputs", type);
+        default:
+            return detail::unknown_type("inputs", type);
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::inputs

@@ -16,9 +16,11 @@ namespace spicetap::channels::inputs {
 struct Init {
     uint16_t keyboard_modifiers = 0;  // 1 scroll_lock, 2 num_lock, 4 caps_lock
 };
+
 struct KeyModifiers {
     uint16_t modifiers = 0;
 };
+
 struct MouseMotionAck {};
 
 using ServerMessage = std::variant<Init, KeyModifiers, MouseMotionAck>;
@@ -29,28 +31,34 @@ using ServerMessage = std::variant<Init, KeyModifiers, MouseMotionAck>;
 struct KeyDown {
     uint32_t code = 0;
 };
+
 struct KeyUp {
     uint32_t code = 0;
 };
+
 // KeyModifiers (above) is also the client's KEY_MODIFIERS.
 struct KeyScancode {
     ByteView codes;  // raw set-1 byte stream
 };
+
 struct MouseMotion {
     int32_t dx = 0;
     int32_t dy = 0;
     uint16_t buttons_state = 0;
 };
+
 struct MousePosition {
     uint32_t x = 0;
     uint32_t y = 0;
     uint16_t buttons_state = 0;
     uint8_t display_id = 0;
 };
+
 struct MousePress {
     uint8_t button = 0;
     uint16_t buttons_state = 0;
 };
+
 struct MouseRelease {
     uint8_t button = 0;
     uint16_t buttons_state = 0;

@@ -110,8 +110,11 @@ void write_dst_info(const DstInfo& d, JsonWriter& w) {
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const MigrateBegin& m) { write_dst_info(m.dst_info, w); }
+
     void operator()(const MigrateCancel&) {}
+
     void operator()(const Init& m) {
         w.field("session_id", m.session_id)
             .field("display_channels_hint", m.display_channels_hint)
@@ -119,13 +122,13 @@ struct Writer {
         detail::write_flag_names(w, "supported_mouse_mode_names", kMouseModes,
                                  m.supported_mouse_modes);
         w.field("current_mouse_mode", m.current_mouse_mode);
-        detail::write_flag_names(w, "current_mouse_mode_names", kMouseModes,
-                                 m.current_mouse_mode);
+        detail::write_flag_names(w, "current_mouse_mode_names", kMouseModes, m.current_mouse_mode);
         w.field("agent_connected", m.agent_connected)
             .field("agent_tokens", m.agent_tokens)
             .field("multi_media_time", m.multi_media_time)
             .field("ram_hint", m.ram_hint);
     }
+
     void operator()(const ChannelsList& m) {
         w.key("channels").begin_array();
         for (const auto& c : m.channels) {
@@ -137,23 +140,33 @@ struct Writer {
         }
         w.end_array();
     }
+
     void operator()(const MouseMode& m) {
         w.field("supported_modes", m.supported_modes);
         detail::write_flag_names(w, "supported_mode_names", kMouseModes, m.supported_modes);
         w.field("current_mode", m.current_mode);
         detail::write_flag_names(w, "current_mode_names", kMouseModes, m.current_mode);
     }
+
     void operator()(const MultiMediaTime& m) { w.field("time", m.time); }
+
     void operator()(const AgentConnected&) {}
+
     void operator()(const AgentDisconnected& m) {
         w.field("error_code", m.error_code)
             .field("error_name", wire::link_error_name(m.error_code));
     }
+
     void operator()(const AgentData& m) { w.field("data_size", uint64_t{m.data.size()}); }
+
     void operator()(const AgentToken& m) { w.field("num_tokens", m.num_tokens); }
+
     void operator()(const MigrateSwitchHost& m) { write_dst_info(m.dst_info, w); }
+
     void operator()(const MigrateEnd&) {}
-    void operator()(const Name& m) { w.field("name_len", m.name_len).field("name", m.name); }
+
+    void operator()(const Name& m) { w.field("name_len", m.name_len).field("vm_name", m.name); }
+
     void operator()(const Uuid& m) {
         static constexpr char kHex[] = "0123456789abcdef";
         std::string s;
@@ -166,26 +179,38 @@ struct Writer {
         }
         w.field("uuid", s);
     }
+
     void operator()(const AgentConnectedTokens& m) { w.field("num_tokens", m.num_tokens); }
+
     void operator()(const MigrateBeginSeamless& m) {
         write_dst_info(m.dst_info, w);
         w.field("src_mig_version", m.src_mig_version);
     }
+
     void operator()(const MigrateDstSeamlessAck&) {}
+
     void operator()(const MigrateDstSeamlessNack&) {}
 
     // client -> server
     void operator()(const ClientInfo& m) { w.field("cache_size", m.cache_size); }
+
     void operator()(const MigrateConnected&) {}
+
     void operator()(const MigrateConnectError&) {}
+
     void operator()(const AttachChannels&) {}
+
     void operator()(const MouseModeRequest& m) {
         w.field("mode", m.mode);
         detail::write_flag_names(w, "mode_names", kMouseModes, m.mode);
     }
+
     void operator()(const AgentStart& m) { w.field("num_tokens", m.num_tokens); }
+
     void operator()(const MigrateDstDoSeamless& m) { w.field("src_version", m.src_version); }
+
     void operator()(const MigrateConnectedSeamless&) {}
+
     void operator()(const QualityIndicator& m) {
         w.field("data_size", uint64_t{m.data.size()});
         if (m.data.size() <= kMaxQualityText) {
@@ -206,7 +231,8 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             }
             return ServerMessage{MigrateBegin{std::move(*d)}};
         }
-        case SPICE_MSG_MAIN_MIGRATE_CANCEL: return ServerMessage{MigrateCancel{}};
+        case SPICE_MSG_MAIN_MIGRATE_CANCEL:
+            return ServerMessage{MigrateCancel{}};
         case SPICE_MSG_MAIN_INIT: {
             Init m;
             m.session_id = r.u32();
@@ -219,7 +245,8 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.ram_hint = r.u32();
             return lift<ServerMessage>(finish(r, m, "main init"));
         }
-        case SPICE_MSG_MAIN_CHANNELS_LIST: return lift<ServerMessage>(parse_channels_list(body));
+        case SPICE_MSG_MAIN_CHANNELS_LIST:
+            return lift<ServerMessage>(parse_channels_list(body));
         case SPICE_MSG_MAIN_MOUSE_MODE: {
             MouseMode m;
             m.supported_modes = r.u16();
@@ -229,11 +256,13 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
         case SPICE_MSG_MAIN_MULTI_MEDIA_TIME:
             return lift<ServerMessage>(
                 parse_u32_message(body, &MultiMediaTime::time, "multi_media_time"));
-        case SPICE_MSG_MAIN_AGENT_CONNECTED: return ServerMessage{AgentConnected{}};
+        case SPICE_MSG_MAIN_AGENT_CONNECTED:
+            return ServerMessage{AgentConnected{}};
         case SPICE_MSG_MAIN_AGENT_DISCONNECTED:
-            return lift<ServerMessage>(parse_u32_message(body, &AgentDisconnected::error_code,
-                                                         "agent_disconnected"));
-        case SPICE_MSG_MAIN_AGENT_DATA: return ServerMessage{AgentData{body}};
+            return lift<ServerMessage>(
+                parse_u32_message(body, &AgentDisconnected::error_code, "agent_disconnected"));
+        case SPICE_MSG_MAIN_AGENT_DATA:
+            return ServerMessage{AgentData{body}};
         case SPICE_MSG_MAIN_AGENT_TOKEN:
             return lift<ServerMessage>(
                 parse_u32_message(body, &AgentToken::num_tokens, "agent_token"));
@@ -244,8 +273,10 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             }
             return ServerMessage{MigrateSwitchHost{std::move(*d)}};
         }
-        case SPICE_MSG_MAIN_MIGRATE_END: return ServerMessage{MigrateEnd{}};
-        case SPICE_MSG_MAIN_NAME: return lift<ServerMessage>(parse_name(body));
+        case SPICE_MSG_MAIN_MIGRATE_END:
+            return ServerMessage{MigrateEnd{}};
+        case SPICE_MSG_MAIN_NAME:
+            return lift<ServerMessage>(parse_name(body));
         case SPICE_MSG_MAIN_UUID: {
             Uuid m;
             const ByteView b = r.bytes(16);
@@ -256,8 +287,8 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             return ServerMessage{m};
         }
         case SPICE_MSG_MAIN_AGENT_CONNECTED_TOKENS:
-            return lift<ServerMessage>(parse_u32_message(
-                body, &AgentConnectedTokens::num_tokens, "agent_connected_tokens"));
+            return lift<ServerMessage>(parse_u32_message(body, &AgentConnectedTokens::num_tokens,
+                                                         "agent_connected_tokens"));
         case SPICE_MSG_MAIN_MIGRATE_BEGIN_SEAMLESS: {
             auto d = parse_dst_info(r, body, true, "migrate_begin_seamless dst_info");
             if (!d) {
@@ -266,10 +297,12 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             MigrateBeginSeamless m{std::move(*d), r.u32()};
             return lift<ServerMessage>(finish(r, std::move(m), "migrate_begin_seamless"));
         }
-        case SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_ACK: return ServerMessage{MigrateDstSeamlessAck{}};
+        case SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_ACK:
+            return ServerMessage{MigrateDstSeamlessAck{}};
         case SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_NACK:
             return ServerMessage{MigrateDstSeamlessNack{}};
-        default: return detail::unknown_type("main", type);
+        default:
+            return detail::unknown_type("main", type);
     }
 }
 
@@ -281,9 +314,12 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             m.cache_size = r.u64();
             return lift<ClientMessage>(finish(r, m, "client_info"));
         }
-        case SPICE_MSGC_MAIN_MIGRATE_CONNECTED: return ClientMessage{MigrateConnected{}};
-        case SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR: return ClientMessage{MigrateConnectError{}};
-        case SPICE_MSGC_MAIN_ATTACH_CHANNELS: return ClientMessage{AttachChannels{}};
+        case SPICE_MSGC_MAIN_MIGRATE_CONNECTED:
+            return ClientMessage{MigrateConnected{}};
+        case SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR:
+            return ClientMessage{MigrateConnectError{}};
+        case SPICE_MSGC_MAIN_ATTACH_CHANNELS:
+            return ClientMessage{AttachChannels{}};
         case SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: {
             MouseModeRequest m;
             m.mode = r.u16();
@@ -292,22 +328,31 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
         case SPICE_MSGC_MAIN_AGENT_START:
             return lift<ClientMessage>(
                 parse_u32_message(body, &AgentStart::num_tokens, "agent_start"));
-        case SPICE_MSGC_MAIN_AGENT_DATA: return ClientMessage{AgentData{body}};
+        case SPICE_MSGC_MAIN_AGENT_DATA:
+            return ClientMessage{AgentData{body}};
         case SPICE_MSGC_MAIN_AGENT_TOKEN:
             return lift<ClientMessage>(
                 parse_u32_message(body, &AgentToken::num_tokens, "agent_token"));
-        case SPICE_MSGC_MAIN_MIGRATE_END: return ClientMessage{MigrateEnd{}};
+        case SPICE_MSGC_MAIN_MIGRATE_END:
+            return ClientMessage{MigrateEnd{}};
         case SPICE_MSGC_MAIN_MIGRATE_DST_DO_SEAMLESS:
-            return lift<ClientMessage>(parse_u32_message(
-                body, &MigrateDstDoSeamless::src_version, "migrate_dst_do_seamless"));
+            return lift<ClientMessage>(parse_u32_message(body, &MigrateDstDoSeamless::src_version,
+                                                         "migrate_dst_do_seamless"));
         case SPICE_MSGC_MAIN_MIGRATE_CONNECTED_SEAMLESS:
             return ClientMessage{MigrateConnectedSeamless{}};
-        case SPICE_MSGC_MAIN_QUALITY_INDICATOR: return ClientMessage{QualityIndicator{body}};
-        default: return detail::unknown_type("main", type);
+        case SPICE_MSGC_MAIN_QUALITY_INDICATOR:
+            return ClientMessage{QualityIndicator{body}};
+        default:
+            return detail::unknown_type("main", type);
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::main

@@ -32,7 +32,9 @@ struct DstInfo {
 struct MigrateBegin {
     DstInfo dst_info;
 };
+
 struct MigrateCancel {};
+
 struct Init {
     uint32_t session_id = 0;
     uint32_t display_channels_hint = 0;
@@ -43,50 +45,66 @@ struct Init {
     uint32_t multi_media_time = 0;
     uint32_t ram_hint = 0;
 };
+
 struct ChannelId {
     uint8_t type = 0;
     uint8_t id = 0;
 };
+
 struct ChannelsList {
     std::vector<ChannelId> channels;
 };
+
 struct MouseMode {
     uint16_t supported_modes = 0;  // flags: 1 server, 2 client
     uint16_t current_mode = 0;
 };
+
 struct MultiMediaTime {
     uint32_t time = 0;
 };
+
 struct AgentConnected {};
+
 struct AgentDisconnected {
     uint32_t error_code = 0;  // SpiceLinkErr
 };
+
 // One chunk of the VDAgent byte stream (both directions).
 struct AgentData {
     ByteView data;
 };
+
 struct AgentToken {
     uint32_t num_tokens = 0;
 };
+
 struct MigrateSwitchHost {
     DstInfo dst_info;  // the same fields as DstInfo, but the host pointer may be NULL
 };
+
 struct MigrateEnd {};
+
 struct Name {
     uint32_t name_len = 0;
     std::string name;
 };
+
 struct Uuid {
     std::array<uint8_t, 16> uuid{};
 };
+
 struct AgentConnectedTokens {
     uint32_t num_tokens = 0;
 };
+
 struct MigrateBeginSeamless {
     DstInfo dst_info;
     uint32_t src_mig_version = 0;
 };
+
 struct MigrateDstSeamlessAck {};
+
 struct MigrateDstSeamlessNack {};
 
 using ServerMessage =
@@ -100,19 +118,27 @@ using ServerMessage =
 struct ClientInfo {
     uint64_t cache_size = 0;
 };
+
 struct MigrateConnected {};
+
 struct MigrateConnectError {};
+
 struct AttachChannels {};
+
 struct MouseModeRequest {
     uint16_t mode = 0;
 };
+
 struct AgentStart {
     uint32_t num_tokens = 0;
 };
+
 struct MigrateDstDoSeamless {
     uint32_t src_version = 0;
 };
+
 struct MigrateConnectedSeamless {};
+
 // Format unspecified by spice-protocol: kept as bytes, printed as text when it is text.
 struct QualityIndicator {
     ByteView data;

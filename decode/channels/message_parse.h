@@ -35,9 +35,9 @@ Result<Variant> lift(Result<T> parsed) {
 }
 
 inline DecodeError unknown_type(std::string_view channel, uint16_t type) {
-    return make_error(Errc::Unsupported, 0,
-                      std::string("unknown ") + std::string(channel) + " message type " +
-                          std::to_string(type));
+    return make_error(
+        Errc::Unsupported, 0,
+        std::string("unknown ") + std::string(channel) + " message type " + std::to_string(type));
 }
 
 // Text up to the first NUL (or the whole span): names, notify messages, port names.
@@ -50,8 +50,8 @@ inline std::string text_until_nul(ByteView bytes) {
 }
 
 // `size` bytes at body offset `offset` (a spice.proto pointer). A zero offset is NULL.
-inline Result<std::optional<ByteView>> pointed_bytes(ByteView body, uint32_t offset,
-                                                     uint32_t size, std::string_view what) {
+inline Result<std::optional<ByteView>> pointed_bytes(ByteView body, uint32_t offset, uint32_t size,
+                                                     std::string_view what) {
     if (offset == 0) {
         return std::optional<ByteView>{};
     }

@@ -16,10 +16,13 @@ constexpr std::string_view kFormats[] = {"invalid", "s16"};
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const Data& m) {
         w.field("time", m.time).field("data_size", uint64_t{m.data.size()});
     }
+
     void operator()(const Mode& m) { write_fields(m, w); }
+
     void operator()(const Start& m) {
         w.field("channels", m.channels)
             .field("format", m.format)
@@ -27,16 +30,24 @@ struct Writer {
             .field("frequency", m.frequency)
             .field("time", m.time);
     }
+
     void operator()(const Stop&) {}
+
     void operator()(const Volume& m) { write_fields(m, w); }
+
     void operator()(const Mute& m) { write_fields(m, w); }
+
     void operator()(const Latency& m) { w.field("latency_ms", m.latency_ms); }
+
     void operator()(const NoClientMessage&) {}
 };
 
 }  // namespace
 
-std::string_view audio_mode_name(uint16_t mode) { return detail::enum_name(kModes, mode); }
+std::string_view audio_mode_name(uint16_t mode) {
+    return detail::enum_name(kModes, mode);
+}
+
 std::string_view audio_format_name(uint16_t format) {
     return detail::enum_name(kFormats, format);
 }
@@ -50,8 +61,8 @@ Result<Volume> parse_volume(ByteView body) {
     if (size_t{n} * 2 > r.remaining()) {
         return make_error(Errc::BadValue, 0,
                           "volume nchannels " + std::to_string(n) + " needs " +
-                              std::to_string(n * 2) + " bytes, " +
-                              std::to_string(r.remaining()) + " left");
+                              std::to_string(n * 2) + " bytes, " + std::to_string(r.remaining()) +
+                              " left");
     }
     Volume m;
     for (uint8_t i = 0; i < n; ++i) {
@@ -75,7 +86,9 @@ void write_fields(const Volume& m, JsonWriter& w) {
     w.end_array();
 }
 
-void write_fields(const Mute& m, JsonWriter& w) { w.field("mute", m.mute); }
+void write_fields(const Mute& m, JsonWriter& w) {
+    w.field("mute", m.mute);
+}
 
 void write_fields(const Mode& m, JsonWriter& w) {
     w.field("time", m.time)
@@ -108,15 +121,19 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.time = r.u32();
             return lift<ServerMessage>(finish(r, m, "playback start"));
         }
-        case SPICE_MSG_PLAYBACK_STOP: return ServerMessage{Stop{}};
-        case SPICE_MSG_PLAYBACK_VOLUME: return lift<ServerMessage>(parse_volume(body));
-        case SPICE_MSG_PLAYBACK_MUTE: return lift<ServerMessage>(parse_mute(body));
+        case SPICE_MSG_PLAYBACK_STOP:
+            return ServerMessage{Stop{}};
+        case SPICE_MSG_PLAYBACK_VOLUME:
+            return lift<ServerMessage>(parse_volume(body));
+        case SPICE_MSG_PLAYBACK_MUTE:
+            return lift<ServerMessage>(parse_mute(body));
         case SPICE_MSG_PLAYBACK_LATENCY: {
             Latency m;
             m.latency_ms = r.u32();
             return lift<ServerMessage>(finish(r, m, "playback latency"));
         }
-        default: return detail::unknown_type("playback", type);
+        default:
+            return detail::unknown_type("playback", type);
     }
 }
 
@@ -124,7 +141,12 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView, const wire::ChannelC
     return detail::unknown_type("playback", type);
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::playback

@@ -23,24 +23,30 @@ struct Data {
     uint32_t time = 0;  // mm_time
     ByteView data;      // one encoded packet (PCM, Opus, ...) in the stream's mode
 };
+
 struct Mode {
     uint32_t time = 0;
     uint16_t mode = 0;
     ByteView data;
 };
+
 struct Start {
     uint32_t channels = 0;
     uint16_t format = 0;
     uint32_t frequency = 0;
     uint32_t time = 0;
 };
+
 struct Stop {};
+
 struct Volume {
     std::vector<uint16_t> volume;  // one level per channel
 };
+
 struct Mute {
     uint8_t mute = 0;
 };
+
 struct Latency {
     uint32_t latency_ms = 0;
 };
@@ -48,6 +54,7 @@ struct Latency {
 using ServerMessage = std::variant<Data, Mode, Start, Stop, Volume, Mute, Latency>;
 
 struct NoClientMessage {};
+
 using ClientMessage = std::variant<NoClientMessage>;
 
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps);

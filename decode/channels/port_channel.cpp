@@ -39,11 +39,15 @@ Result<Event> parse_event(ByteView body) {
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const Data& m) { spicevmc::write_fields(m, w); }
+
     void operator()(const CompressedData& m) { spicevmc::write_fields(m, w); }
+
     void operator()(const Init& m) {
-        w.field("name_size", m.name_size).field("name", m.name).field("opened", m.opened);
+        w.field("name_size", m.name_size).field("port_name", m.name).field("opened", m.opened);
     }
+
     void operator()(const Event& m) {
         w.field("event", m.event).field("event_name", event_name(m.event));
     }
@@ -51,7 +55,9 @@ struct Writer {
 
 }  // namespace
 
-std::string_view event_name(uint8_t event) { return detail::enum_name(kEvents, event); }
+std::string_view event_name(uint8_t event) {
+    return detail::enum_name(kEvents, event);
+}
 
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps) {
     switch (type) {
@@ -63,9 +69,12 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             }
             return std::visit([](auto& m) { return ServerMessage{std::move(m)}; }, *vmc);
         }
-        case SPICE_MSG_PORT_INIT: return detail::lift<ServerMessage>(parse_init(body));
-        case SPICE_MSG_PORT_EVENT: return detail::lift<ServerMessage>(parse_event(body));
-        default: return detail::unknown_type("port", type);
+        case SPICE_MSG_PORT_INIT:
+            return detail::lift<ServerMessage>(parse_init(body));
+        case SPICE_MSG_PORT_EVENT:
+            return detail::lift<ServerMessage>(parse_event(body));
+        default:
+            return detail::unknown_type("port", type);
     }
 }
 
@@ -79,12 +88,19 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             }
             return std::visit([](auto& m) { return ClientMessage{std::move(m)}; }, *vmc);
         }
-        case SPICE_MSGC_PORT_EVENT: return detail::lift<ClientMessage>(parse_event(body));
-        default: return detail::unknown_type("port", type);
+        case SPICE_MSGC_PORT_EVENT:
+            return detail::lift<ClientMessage>(parse_event(body));
+        default:
+            return detail::unknown_type("port", type);
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::port

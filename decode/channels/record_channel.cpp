@@ -13,19 +13,26 @@ using detail::lift;
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const Start& m) {
         w.field("channels", m.channels)
             .field("format", m.format)
             .field("format_name", playback::audio_format_name(m.format))
             .field("frequency", m.frequency);
     }
+
     void operator()(const Stop&) {}
+
     void operator()(const Volume& m) { playback::write_fields(m, w); }
+
     void operator()(const Mute& m) { playback::write_fields(m, w); }
+
     void operator()(const Data& m) {
         w.field("time", m.time).field("data_size", uint64_t{m.data.size()});
     }
+
     void operator()(const Mode& m) { playback::write_fields(m, w); }
+
     void operator()(const StartMark& m) { w.field("time", m.time); }
 };
 
@@ -41,10 +48,14 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
             m.frequency = r.u32();
             return lift<ServerMessage>(finish(r, m, "record start"));
         }
-        case SPICE_MSG_RECORD_STOP: return ServerMessage{Stop{}};
-        case SPICE_MSG_RECORD_VOLUME: return lift<ServerMessage>(playback::parse_volume(body));
-        case SPICE_MSG_RECORD_MUTE: return lift<ServerMessage>(playback::parse_mute(body));
-        default: return detail::unknown_type("record", type);
+        case SPICE_MSG_RECORD_STOP:
+            return ServerMessage{Stop{}};
+        case SPICE_MSG_RECORD_VOLUME:
+            return lift<ServerMessage>(playback::parse_volume(body));
+        case SPICE_MSG_RECORD_MUTE:
+            return lift<ServerMessage>(playback::parse_mute(body));
+        default:
+            return detail::unknown_type("record", type);
     }
 }
 
@@ -69,11 +80,17 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
             m.time = r.u32();
             return lift<ClientMessage>(finish(r, m, "record start_mark"));
         }
-        default: return detail::unknown_type("record", type);
+        default:
+            return detail::unknown_type("record", type);
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::record

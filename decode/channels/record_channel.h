@@ -20,7 +20,9 @@ struct Start {
     uint16_t format = 0;
     uint32_t frequency = 0;
 };
+
 struct Stop {};
+
 using Volume = playback::Volume;
 using Mute = playback::Mute;
 
@@ -32,7 +34,9 @@ struct Data {
     uint32_t time = 0;
     ByteView data;
 };
+
 using Mode = playback::Mode;
+
 struct StartMark {
     uint32_t time = 0;
 };

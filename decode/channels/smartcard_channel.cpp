@@ -9,14 +9,15 @@ namespace spicetap::channels::smartcard {
 namespace {
 
 // Indexed by SpiceVscMessageType (which starts at 1).
-constexpr std::string_view kVscTypes[] = {"unknown",     "init",  "error",
-                                          "reader_add",  "reader_remove",
-                                          "atr",         "card_remove",
-                                          "apdu",        "flush", "flush_complete"};
+constexpr std::string_view kVscTypes[] = {
+    "unknown", "init",        "error", "reader_add", "reader_remove",
+    "atr",     "card_remove", "apdu",  "flush",      "flush_complete"};
 
 }  // namespace
 
-std::string_view vsc_type_name(uint32_t type) { return detail::enum_name(kVscTypes, type); }
+std::string_view vsc_type_name(uint32_t type) {
+    return detail::enum_name(kVscTypes, type);
+}
 
 Result<Data> parse_vsc(ByteView bytes) {
     ByteReader r(bytes);
@@ -75,6 +76,10 @@ void write_json(const Data& m, JsonWriter& w) {
     if (m.trailing_size != 0) {
         w.field("trailing_size", m.trailing_size);
     }
+}
+
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    write_json(std::get<Data>(msg), w);
 }
 
 }  // namespace spicetap::channels::smartcard

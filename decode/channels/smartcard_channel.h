@@ -28,7 +28,7 @@ struct VscHeader {
 // One VSCard message with the fields its type defines.
 struct Data {
     VscHeader header;
-    ByteView payload;                       // `length` bytes
+    ByteView payload;                        // `length` bytes
     std::optional<std::string> reader_name;  // reader_add
     std::optional<uint32_t> error_code;      // error
     uint32_t trailing_size = 0;              // bytes after the payload (none in practice)
@@ -44,5 +44,7 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps);
 
 void write_json(const Data& msg, JsonWriter& w);
+// ServerMessage and ClientMessage are the same type; one overload serves both directions.
+void write_json(const ServerMessage& msg, JsonWriter& w);
 
 }  // namespace spicetap::channels::smartcard

@@ -19,7 +19,9 @@ std::string_view compression_name(uint8_t type) {
     return detail::enum_name(kCompression, type);
 }
 
-Result<Data> parse_data(ByteView body) { return Data{body}; }
+Result<Data> parse_data(ByteView body) {
+    return Data{body};
+}
 
 Result<CompressedData> parse_compressed_data(ByteView body) {
     ByteReader r(body);
@@ -69,23 +71,29 @@ Result<std::vector<uint8_t>> decompress(const CompressedData& msg, uint32_t max_
 
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps&) {
     switch (type) {
-        case SPICE_MSG_SPICEVMC_DATA: return detail::lift<ServerMessage>(parse_data(body));
+        case SPICE_MSG_SPICEVMC_DATA:
+            return detail::lift<ServerMessage>(parse_data(body));
         case SPICE_MSG_SPICEVMC_COMPRESSED_DATA:
             return detail::lift<ServerMessage>(parse_compressed_data(body));
-        default: return detail::unknown_type("spicevmc", type);
+        default:
+            return detail::unknown_type("spicevmc", type);
     }
 }
 
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps&) {
     switch (type) {
-        case SPICE_MSGC_SPICEVMC_DATA: return detail::lift<ClientMessage>(parse_data(body));
+        case SPICE_MSGC_SPICEVMC_DATA:
+            return detail::lift<ClientMessage>(parse_data(body));
         case SPICE_MSGC_SPICEVMC_COMPRESSED_DATA:
             return detail::lift<ClientMessage>(parse_compressed_data(body));
-        default: return detail::unknown_type("spicevmc", type);
+        default:
+            return detail::unknown_type("spicevmc", type);
     }
 }
 
-void write_fields(const Data& m, JsonWriter& w) { w.field("data_size", uint64_t{m.data.size()}); }
+void write_fields(const Data& m, JsonWriter& w) {
+    w.field("data_size", uint64_t{m.data.size()});
+}
 
 void write_fields(const CompressedData& m, JsonWriter& w) {
     w.field("compression", m.type).field("compression_name", compression_name(m.type));

@@ -45,8 +45,7 @@ Result<CompressedData> parse_compressed_data(ByteView body);
 
 // The stream bytes a COMPRESSED_DATA message stands for (one independent LZ4 block).
 // `max_size` bounds the claimed uncompressed size (Errc::LimitExceeded above it).
-Result<std::vector<uint8_t>> decompress(const CompressedData& msg,
-                                        uint32_t max_size = 64u << 20);
+Result<std::vector<uint8_t>> decompress(const CompressedData& msg, uint32_t max_size = 64u << 20);
 
 void write_fields(const Data& m, JsonWriter& w);
 void write_fields(const CompressedData& m, JsonWriter& w);

@@ -17,8 +17,8 @@ constexpr std::string_view kServerNames[] = {
     "socket_close", "socket_data",    "socket_closed_ack", "socket_token",
 };
 constexpr std::string_view kClientNames[] = {
-    "service_add", "service_remove",    "socket_open_ack", "socket_open_nack", "socket_fin",
-    "socket_closed", "socket_closed_ack", "socket_data",   "socket_token",
+    "service_add",   "service_remove",    "socket_open_ack", "socket_open_nack", "socket_fin",
+    "socket_closed", "socket_closed_ack", "socket_data",     "socket_token",
 };
 constexpr uint16_t kFirst = 101;
 
@@ -123,45 +123,58 @@ void write_ip(std::string_view key, const IpInfo& ip, JsonWriter& w) {
 
 struct Writer {
     JsonWriter& w;
+
     void operator()(const Init& m) {
         w.field("max_num_of_sockets", m.max_num_of_sockets)
             .field("max_socket_data_size", m.max_socket_data_size);
     }
+
     void operator()(const ServiceIpMap& m) {
         w.field("service_id", m.service_id);
         write_ip("virtual_ip", m.virtual_ip, w);
     }
+
     void operator()(const SocketOpen& m) {
         w.field("connection_id", m.connection_id)
             .field("service_id", m.service_id)
             .field("tokens", m.tokens);
     }
+
     void operator()(const SocketFin& m) { w.field("connection_id", m.connection_id); }
+
     void operator()(const SocketClose& m) { w.field("connection_id", m.connection_id); }
+
     void operator()(const SocketData& m) {
         w.field("connection_id", m.connection_id).field("data_size", uint64_t{m.data.size()});
     }
+
     void operator()(const SocketClosedAck& m) { w.field("connection_id", m.connection_id); }
+
     void operator()(const SocketToken& m) {
         w.field("connection_id", m.connection_id).field("num_tokens", m.num_tokens);
     }
+
     void operator()(const ServiceAdd& m) {
-        w.field("type", m.type)
-            .field("type_name", detail::enum_name(kServiceTypes, m.type))
+        w.field("service_type", m.type)
+            .field("service_type_name", detail::enum_name(kServiceTypes, m.type))
             .field("id", m.id)
             .field("group", m.group)
             .field("port", m.port)
-            .field("name", m.name)
+            .field("service_name", m.name)
             .field("description", m.description);
         if (m.ip) {
             write_ip("ip", *m.ip, w);
         }
     }
+
     void operator()(const ServiceRemove& m) { w.field("id", m.id); }
+
     void operator()(const SocketOpenAck& m) {
         w.field("connection_id", m.connection_id).field("tokens", m.tokens);
     }
+
     void operator()(const SocketOpenNack& m) { w.field("connection_id", m.connection_id); }
+
     void operator()(const SocketClosed& m) { w.field("connection_id", m.connection_id); }
 };
 
@@ -205,19 +218,23 @@ Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::Cha
         case 105:
             return lift<ServerMessage>(
                 parse_connection_only<SocketClose>(body, "tunnel socket_close"));
-        case 106: return lift<ServerMessage>(parse_socket_data(body));
+        case 106:
+            return lift<ServerMessage>(parse_socket_data(body));
         case 107:
             return lift<ServerMessage>(
                 parse_connection_only<SocketClosedAck>(body, "tunnel socket_closed_ack"));
-        case 108: return lift<ServerMessage>(parse_socket_token(body));
-        default: return detail::unknown_type("tunnel", type);
+        case 108:
+            return lift<ServerMessage>(parse_socket_token(body));
+        default:
+            return detail::unknown_type("tunnel", type);
     }
 }
 
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps&) {
     ByteReader r(body);
     switch (type) {
-        case 101: return lift<ClientMessage>(parse_service_add(body));
+        case 101:
+            return lift<ClientMessage>(parse_service_add(body));
         case 102: {
             ServiceRemove m;
             m.id = r.u32();
@@ -240,13 +257,21 @@ Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::Cha
         case 107:
             return lift<ClientMessage>(
                 parse_connection_only<SocketClosedAck>(body, "tunnel socket_closed_ack"));
-        case 108: return lift<ClientMessage>(parse_socket_data(body));
-        case 109: return lift<ClientMessage>(parse_socket_token(body));
-        default: return detail::unknown_type("tunnel", type);
+        case 108:
+            return lift<ClientMessage>(parse_socket_data(body));
+        case 109:
+            return lift<ClientMessage>(parse_socket_token(body));
+        default:
+            return detail::unknown_type("tunnel", type);
     }
 }
 
-void write_json(const ServerMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { std::visit(Writer{w}, msg); }
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    std::visit(Writer{w}, msg);
+}
 
 }  // namespace spicetap::channels::tunnel

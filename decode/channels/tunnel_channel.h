@@ -33,28 +33,35 @@ struct Init {
     uint16_t max_num_of_sockets = 0;
     uint32_t max_socket_data_size = 0;
 };
+
 struct ServiceIpMap {
     uint32_t service_id = 0;
     IpInfo virtual_ip;
 };
+
 struct SocketOpen {
     uint16_t connection_id = 0;
     uint32_t service_id = 0;
     uint32_t tokens = 0;
 };
+
 struct SocketFin {
     uint16_t connection_id = 0;
 };
+
 struct SocketClose {
     uint16_t connection_id = 0;
 };
+
 struct SocketData {
     uint16_t connection_id = 0;
     ByteView data;
 };
+
 struct SocketClosedAck {
     uint16_t connection_id = 0;
 };
+
 struct SocketToken {
     uint16_t connection_id = 0;
     uint32_t num_tokens = 0;
@@ -74,23 +81,27 @@ struct ServiceAdd {
     std::string description;
     std::optional<IpInfo> ip;  // IPP services only
 };
+
 struct ServiceRemove {
     uint32_t id = 0;
 };
+
 struct SocketOpenAck {
     uint16_t connection_id = 0;
     uint32_t tokens = 0;
 };
+
 struct SocketOpenNack {
     uint16_t connection_id = 0;
 };
+
 struct SocketClosed {
     uint16_t connection_id = 0;
 };
 
 using ClientMessage =
-    std::variant<ServiceAdd, ServiceRemove, SocketOpenAck, SocketOpenNack, SocketFin,
-                 SocketClosed, SocketClosedAck, SocketData, SocketToken>;
+    std::variant<ServiceAdd, ServiceRemove, SocketOpenAck, SocketOpenNack, SocketFin, SocketClosed,
+                 SocketClosedAck, SocketData, SocketToken>;
 
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps);
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps);

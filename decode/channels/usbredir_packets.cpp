@@ -142,7 +142,8 @@ void decode_body(Packet& p, ByteView body, bool connect_version, bool bulk_32bit
             }
             return;
         }
-        default: return;
+        default:
+            return;
     }
 }
 
@@ -151,10 +152,14 @@ void decode_body(Packet& p, ByteView body, bool connect_version, bool bulk_32bit
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps) {
     return spicevmc::parse_server(type, body, caps);
 }
+
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps) {
     return spicevmc::parse_client(type, body, caps);
 }
-void write_json(const ServerMessage& msg, JsonWriter& w) { spicevmc::write_json(msg, w); }
+
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    spicevmc::write_json(msg, w);
+}
 
 std::string_view packet_type_name(uint32_t type) {
     if (type >= kFirstDataType) {
@@ -163,7 +168,9 @@ std::string_view packet_type_name(uint32_t type) {
     return detail::enum_name(kControlTypes, type);
 }
 
-std::string_view status_name(uint8_t status) { return detail::enum_name(kStatus, status); }
+std::string_view status_name(uint8_t status) {
+    return detail::enum_name(kStatus, status);
+}
 
 bool UsbredirSession::uses_64bit_ids() const {
     return both_have(kCap64BitIds);
@@ -204,8 +211,7 @@ Result<std::vector<Packet>> UsbredirSession::feed(wire::Direction dir, ByteView 
             break;
         }
         const ByteView body = r.bytes(p.length);
-        decode_body(p, body, both_have(kCapConnectDeviceVersion),
-                    both_have(kCap32BitBulkLength));
+        decode_body(p, body, both_have(kCapConnectDeviceVersion), both_have(kCap32BitBulkLength));
         if (p.hello) {
             s.hello = p.hello;
         }

@@ -20,7 +20,7 @@
 namespace spicetap::channels::usbredir {
 
 // The SPICE messages are the spicevmc ones.
-using ServerMessage = spicevmc::ServerMessage;
+using ServerMessage = spicevmc::ServerMessage;  // the same type as ClientMessage
 using ClientMessage = spicevmc::ClientMessage;
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps);
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps);
@@ -54,7 +54,7 @@ struct DeviceConnect {
 struct DataPacketHeader {
     uint8_t endpoint = 0;
     uint8_t status = 0;
-    uint32_t data_length = 0;  // as the type-specific header states it
+    uint32_t data_length = 0;                      // as the type-specific header states it
     std::optional<uint8_t> request, request_type;  // control
     std::optional<uint16_t> value, index;          // control
     std::optional<uint32_t> stream_id;             // bulk, buffered bulk
@@ -84,6 +84,7 @@ public:
     Result<std::vector<Packet>> feed(wire::Direction dir, ByteView bytes);
 
     bool uses_64bit_ids() const;
+
     const std::optional<Hello>& hello(wire::Direction dir) const { return side(dir).hello; }
 
 private:
@@ -92,8 +93,11 @@ private:
         uint64_t consumed = 0;  // stream offset of buffer[0]
         std::optional<Hello> hello;
     };
+
     Side& side(wire::Direction dir) { return sides_[static_cast<int>(dir)]; }
+
     const Side& side(wire::Direction dir) const { return sides_[static_cast<int>(dir)]; }
+
     bool both_have(unsigned bit) const;
 
     Side sides_[2];

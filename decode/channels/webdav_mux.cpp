@@ -11,8 +11,8 @@ namespace {
 // the version prefix); used only to make dumps readable.
 std::string_view http_line(const std::vector<uint8_t>& data) {
     static constexpr std::array<std::string_view, 14> kStarts = {
-        "HTTP/",    "GET ",    "PUT ",   "POST ",  "HEAD ",  "DELETE ",  "OPTIONS ",
-        "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ", "MOVE ", "LOCK ", "UNLOCK "};
+        "HTTP/",     "GET ",       "PUT ",   "POST ", "HEAD ", "DELETE ", "OPTIONS ",
+        "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ", "MOVE ", "LOCK ",   "UNLOCK "};
     const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
     bool starts = false;
     for (auto s : kStarts) {
@@ -30,11 +30,18 @@ std::string_view http_line(const std::vector<uint8_t>& data) {
 Result<ServerMessage> parse_server(uint16_t type, ByteView body, const wire::ChannelCaps& caps) {
     return port::parse_server(type, body, caps);
 }
+
 Result<ClientMessage> parse_client(uint16_t type, ByteView body, const wire::ChannelCaps& caps) {
     return port::parse_client(type, body, caps);
 }
-void write_json(const ServerMessage& msg, JsonWriter& w) { port::write_json(msg, w); }
-void write_json(const ClientMessage& msg, JsonWriter& w) { port::write_json(msg, w); }
+
+void write_json(const ServerMessage& msg, JsonWriter& w) {
+    port::write_json(msg, w);
+}
+
+void write_json(const ClientMessage& msg, JsonWriter& w) {
+    port::write_json(msg, w);
+}
 
 std::vector<Frame> WebdavDemux::feed(ByteView bytes) {
     buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
@@ -62,7 +69,7 @@ std::vector<Frame> WebdavDemux::feed(ByteView bytes) {
 void write_json(const Frame& f, JsonWriter& w) {
     w.field("client_id", f.client_id)
         .field("stream_offset", f.stream_offset)
-        .field("size", uint64_t{f.data.size()})
+        .field("data_size", uint64_t{f.data.size()})
         .field("closed", f.closed());
     const auto line = http_line(f.data);
     if (!line.empty()) {

@@ -29,6 +29,7 @@ struct Frame {
     int64_t client_id = 0;
     uint64_t stream_offset = 0;  // of the frame header in this direction's stream
     std::vector<uint8_t> data;   // empty: the client connection closed
+
     bool closed() const { return data.empty(); }
 };
 
