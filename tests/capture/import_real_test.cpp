@@ -194,15 +194,20 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             // header and loses step with the client stream until the segment ends, so tshark
             // misses the client messages that follow in that TCP segment run (seen: the PONGs
             // after a display STREAM_REPORT).
-            // dissect_spice_display_client handles only INIT (101): STREAM_REPORT (102),
+            // Client messages packet-spice.c's client dissectors consume nothing of:
+            // dissect_spice_display_client handles only INIT (101), so STREAM_REPORT (102),
             // PREFERRED_COMPRESSION (103), GL_DRAW_DONE (104) and PREFERRED_VIDEO_CODEC_TYPE
-            // (105) each throw tshark out of step.
+            // (105) throw it out of step; dissect_spice_inputs_client has no case for
+            // KEY_SCANCODE (104), which spice-gtk sends for every typed character.
+            auto tshark_cannot_skip = [](int channel_type, uint16_t type) {
+                return (channel_type == 2 && type >= 102 && type <= 105) ||
+                       (channel_type == 3 && type == 104);
+            };
             auto tshark_blind_c2s = [&](uint16_t client_port) {
                 for (const auto& [key, n] : ours) {
                     const auto* c = conns.at(by_port.at(std::get<0>(key)));
                     if (std::get<0>(key) == client_port && std::get<1>(key) == "c2s" &&
-                        c->channel_type == 2 && std::get<2>(key) >= 102 &&
-                        std::get<2>(key) <= 105) {
+                        tshark_cannot_skip(c->channel_type, std::get<2>(key))) {
                         return true;
                     }
                 }
