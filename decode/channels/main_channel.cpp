@@ -2,6 +2,8 @@
 
 #include <spice/enums.h>
 
+#include <algorithm>
+
 #include "decode/channels/message_parse.h"
 #include "decode/wire/protocol_names.h"
 
