@@ -2,8 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <spice/enums.h>
+
 #include <map>
 
+#include "decode/agent/agent_stream.h"
 #include "decode/channels/message_fields.h"
 #include "decode/wire/caps.h"
 #include "decode/wire/json_writer.h"
@@ -64,6 +67,8 @@ Result<DumpStats> dump_messages(const log::SessionLogReader& reader, const DumpO
                                        c.server_common_caps, c.server_channel_caps};
     }
     const int64_t start = reader.session().start_us;
+    // Agent messages span several AGENT_DATA messages: one reassembler per main channel.
+    std::map<int64_t, agent::AgentSession> agents;
     log::SessionLogReader::MessageFilter mf;
     mf.from_us = options.from_us;
     mf.to_us = options.to_us;
@@ -100,6 +105,15 @@ Result<DumpStats> dump_messages(const log::SessionLogReader& reader, const DumpO
                 auto written = channels::write_message_fields(static_cast<uint8_t>(c.channel_type),
                                                         m.dir, m.type, *body, caps[m.connection],
                                                         fw);
+                const bool agent_data =
+                    c.channel_type == SPICE_CHANNEL_MAIN &&
+                    ((m.dir == log::Direction::ServerToClient &&
+                      m.type == SPICE_MSG_MAIN_AGENT_DATA) ||
+                     (m.dir == log::Direction::ClientToServer &&
+                      m.type == SPICE_MSGC_MAIN_AGENT_DATA));
+                if (written && agent_data) {
+                    agent::feed_and_write_json(agents[m.connection], m.dir, *body, fw);
+                }
                 fw.end_object();
                 if (!written) {
                     error = written.error().message();
