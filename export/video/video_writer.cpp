@@ -293,6 +293,9 @@ Result<void> Encoder::open_file() {
         return av_fail("avformat_alloc_output_context2", err, path_);
     }
     fmt_.reset(raw);
+    if (opt_.fragmented) {
+        fmt_->flush_packets = 1;  // each fragment reaches the disk at once
+    }
     err = avio_open(&fmt_->pb, path_.c_str(), AVIO_FLAG_WRITE);
     if (err < 0) {
         return av_fail("avio_open", err, path_);
@@ -317,8 +320,9 @@ Result<void> Encoder::open_video(uint32_t width, uint32_t height) {
     c->framerate = fps;
     c->time_base = opt_.cfr ? av_inv_q(fps) : kVfrTimeBase;
     c->gop_size = std::max(1, static_cast<int>(std::lround(opt_.keyframe_interval_s * opt_.fps)));
-    // Screen content is sRGB; BT.709 matrix, limited range, tagged so players convert back.
-    c->colorspace = AVCOL_SPC_BT709;
+    // Screen content is sRGB: BT.709, limited range, tagged so players convert back. VP8's
+    // bitstream defines its matrix as BT.601 and decoders apply that whatever the container says.
+    c->colorspace = codec_ == VideoCodec::Vp8 ? AVCOL_SPC_SMPTE170M : AVCOL_SPC_BT709;
     c->color_primaries = AVCOL_PRI_BT709;
     c->color_trc = AVCOL_TRC_BT709;
     c->color_range = AVCOL_RANGE_MPEG;
@@ -337,7 +341,12 @@ Result<void> Encoder::open_video(uint32_t width, uint32_t height) {
             c->bit_rate = 0;  // with crf: constant quality
             av_opt_set_int(c->priv_data, "row-mt", 1, 0);
         } else {
-            c->bit_rate = 20'000'000;  // VP8's crf is constrained quality under this ceiling
+            // VP8's crf is constrained quality under a bitrate ceiling, and libvpx budgets each
+            // frame as lasting one time-base tick: with millisecond ticks (VFR) the ceiling
+            // must be scaled up so a frame still gets ~20 Mbit/s worth of bits.
+            const double ticks_per_frame =
+                opt_.cfr ? 1.0 : static_cast<double>(kVfrTimeBase.den) / opt_.fps;
+            c->bit_rate = static_cast<int64_t>(20e6 * ticks_per_frame);
         }
     } else {
         av_opt_set(c->priv_data, "preset", preset.c_str(), 0);
@@ -465,8 +474,9 @@ Result<void> Encoder::picture(const Job& job) {
                                   std::to_string(job.width) + "x" + std::to_string(job.height));
         }
         sws_.reset(s);
-        const int* bt709 = sws_getCoefficients(SWS_CS_ITU709);
-        sws_setColorspaceDetails(s, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16);
+        const int* matrix = sws_getCoefficients(
+            codec_ == VideoCodec::Vp8 ? SWS_CS_ITU601 : SWS_CS_ITU709);
+        sws_setColorspaceDetails(s, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
         sws_src_w_ = job.width;
         sws_src_h_ = job.height;
         fit_ = fit;
@@ -985,6 +995,8 @@ VideoCodec VideoWriter::codec() const { return impl_->codec; }
 
 Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path,
                                                        const VideoOptions& options) {
+    // The encoders report every file's statistics at the info level; errors are ours to tell.
+    av_log_set_level(std::min(av_log_get_level(), AV_LOG_ERROR));
     auto container = container_of(path);
     if (!container) {
         return container.error();
