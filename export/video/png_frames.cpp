@@ -95,7 +95,8 @@ Result<void> PngFrameWriter::push_frame(const codec::PixelView& frame, int64_t t
     if (has_pending_) {
         const int64_t interval =
             opt_.max_fps > 0 ? static_cast<int64_t>(std::llround(1e6 / opt_.max_fps)) : 0;
-        if (!any_written_ || t >= std::max(pending_t_, last_written_ + interval)) {
+        // A state arriving exactly when the pending one is due replaces it (the last wins).
+        if (!any_written_ || t > std::max(pending_t_, last_written_ + interval)) {
             if (auto r = write_pending(); !r) {
                 return r;
             }

@@ -1084,9 +1084,11 @@ Result<void> VideoWriter::push_frame(const codec::PixelView& frame, int64_t t_us
     ++m.stats.frames_in;
     const int64_t t = m.map_time(t_us, 0);
     if (m.has_pending) {
+        // The pending state is shown if the new one comes after its due time; otherwise the
+        // new one replaces it (the last state wins).
         const bool due = m.opt.cfr ? m.slot_of(t) > m.slot_of(m.pending_t)
-                                   : (!m.any_shown || t >= std::max(m.pending_t,
-                                                                    m.last_shown + m.interval_us));
+                                   : (!m.any_shown || t > std::max(m.pending_t,
+                                                                   m.last_shown + m.interval_us));
         if (due) {
             m.show_pending();
         } else {
