@@ -52,13 +52,12 @@ Result<codec::DecodedImage> build_contact_sheet(std::span<const SheetFrame> fram
     const uint64_t sheet_w = uint64_t{cols} * (tw + opt.gap) + opt.gap;
     const uint64_t sheet_h = uint64_t{rows} * (th + label_h + opt.gap) + opt.gap;
     if (sheet_w > 16384 || sheet_h > 16384) {
-        return make_error(Errc::LimitExceeded, 0,
-                          fmt::format("contact sheet would be {}x{} (limit 16384x16384)", sheet_w,
-                                      sheet_h));
+        return make_error(
+            Errc::LimitExceeded, 0,
+            fmt::format("contact sheet would be {}x{} (limit 16384x16384)", sheet_w, sheet_h));
     }
-    auto sheet = codec::DecodedImage::allocate(static_cast<uint32_t>(sheet_w),
-                                               static_cast<uint32_t>(sheet_h),
-                                               codec::PixelFormat::Xrgb32);
+    auto sheet = codec::DecodedImage::allocate(
+        static_cast<uint32_t>(sheet_w), static_cast<uint32_t>(sheet_h), codec::PixelFormat::Xrgb32);
     const uint32_t bg = 0xff000000u | opt.background;
     for (uint32_t y = 0; y < sheet.height; ++y) {
         uint8_t* row = sheet.pixels.data() + size_t{y} * sheet.stride;
@@ -72,6 +71,7 @@ Result<codec::DecodedImage> build_contact_sheet(std::span<const SheetFrame> fram
     struct SwsFree {
         void operator()(SwsContext* s) const { sws_freeContext(s); }
     };
+
     std::unique_ptr<SwsContext, SwsFree> sws;
     for (size_t i = 0; i < frames.size(); ++i) {
         const codec::PixelView& p = frames[i].picture;
@@ -81,14 +81,15 @@ Result<codec::DecodedImage> build_contact_sheet(std::span<const SheetFrame> fram
             std::memset(view.row(cy + y) + size_t{cx} * 4, 0, size_t{tw} * 4);
         }
         const Rect fit = fit_rect(p.width, p.height, tw, th);
-        SwsContext* s = sws_getCachedContext(
-            sws.release(), static_cast<int>(p.width), static_cast<int>(p.height), AV_PIX_FMT_BGR0,
-            static_cast<int>(fit.w), static_cast<int>(fit.h), AV_PIX_FMT_BGR0, SWS_AREA, nullptr,
-            nullptr, nullptr);
+        SwsContext* s = sws_getCachedContext(sws.release(), static_cast<int>(p.width),
+                                             static_cast<int>(p.height), AV_PIX_FMT_BGR0,
+                                             static_cast<int>(fit.w), static_cast<int>(fit.h),
+                                             AV_PIX_FMT_BGR0, SWS_AREA, nullptr, nullptr, nullptr);
         if (s == nullptr) {
-            return make_error(Errc::Unsupported, 0,
-                              fmt::format("sws_getCachedContext failed: cannot scale {}x{} to {}x{}",
-                                          p.width, p.height, fit.w, fit.h));
+            return make_error(
+                Errc::Unsupported, 0,
+                fmt::format("sws_getCachedContext failed: cannot scale {}x{} to {}x{}", p.width,
+                            p.height, fit.w, fit.h));
         }
         sws.reset(s);
         const uint8_t* src[4] = {p.data, nullptr, nullptr, nullptr};

@@ -22,7 +22,7 @@ struct ContactSheetOptions {
     uint32_t thumb_width = 320;  // thumbnail height follows the first picture's aspect
     uint32_t gap = 8;            // between cells and around the sheet
     bool labels = true;
-    uint32_t label_scale = 2;    // the 5x7 font, magnified
+    uint32_t label_scale = 2;  // the 5x7 font, magnified
     uint32_t background = 0x202020;
     uint32_t label_colour = 0xffffff;
 };

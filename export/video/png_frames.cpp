@@ -105,8 +105,8 @@ Result<void> PngFrameWriter::push_frame(const codec::PixelView& frame, int64_t t
         }
     }
     if (pending_.width != frame.width || pending_.height != frame.height) {
-        pending_ = codec::DecodedImage::allocate(frame.width, frame.height,
-                                                 codec::PixelFormat::Xrgb32);
+        pending_ =
+            codec::DecodedImage::allocate(frame.width, frame.height, codec::PixelFormat::Xrgb32);
     }
     for (uint32_t y = 0; y < frame.height; ++y) {
         std::memcpy(pending_.pixels.data() + y * pending_.stride, frame.row(y),

@@ -112,25 +112,35 @@ Result<Container> container_of(const std::string& path) {
 
 const char* muxer_name(Container c) {
     switch (c) {
-        case Container::Mp4: return "mp4";
-        case Container::WebM: return "webm";
-        case Container::Mkv: return "matroska";
+        case Container::Mp4:
+            return "mp4";
+        case Container::WebM:
+            return "webm";
+        case Container::Mkv:
+            return "matroska";
     }
     return "";
 }
 
 const char* encoder_name(VideoCodec c) {
     switch (c) {
-        case VideoCodec::H264: return "libx264";
-        case VideoCodec::H265: return "libx265";
-        case VideoCodec::Vp9: return "libvpx-vp9";
-        case VideoCodec::Vp8: return "libvpx";
-        case VideoCodec::Auto: break;
+        case VideoCodec::H264:
+            return "libx264";
+        case VideoCodec::H265:
+            return "libx265";
+        case VideoCodec::Vp9:
+            return "libvpx-vp9";
+        case VideoCodec::Vp8:
+            return "libvpx";
+        case VideoCodec::Auto:
+            break;
     }
     return "";
 }
 
-bool is_vpx(VideoCodec c) { return c == VideoCodec::Vp8 || c == VideoCodec::Vp9; }
+bool is_vpx(VideoCodec c) {
+    return c == VideoCodec::Vp8 || c == VideoCodec::Vp9;
+}
 
 // x264-style preset names onto libvpx's (deadline, cpu-used), fastest first.
 struct VpxSpeed {
@@ -159,7 +169,7 @@ const VpxSpeed* vpx_speed(const std::string& preset) {
 
 struct Job {
     enum class Kind : uint8_t { Picture, Repeat, Audio, End } kind = Kind::End;
-    int64_t t_us = 0;  // output time (relative, idle cut applied)
+    int64_t t_us = 0;             // output time (relative, idle cut applied)
     std::vector<uint8_t> pixels;  // Picture: BGRX rows, stride width * 4
     uint32_t width = 0;
     uint32_t height = 0;
@@ -234,13 +244,16 @@ public:
 
     Result<void> open_file();
     Result<void> start(uint32_t width, uint32_t height);
+
     bool started() const { return started_; }
+
     Result<void> picture(const Job& job);
     Result<void> repeat(int64_t t_us);
     Result<void> audio(const Job& job);
     Result<void> end(int64_t end_us);
     // After an error: close the file, keeping what was written.
     void abandon();
+
     uint64_t frames_out() const { return frames_out_; }
 
 private:
@@ -460,8 +473,8 @@ Result<void> Encoder::picture(const Job& job) {
     }
     const Rect fit = fit_rect(job.width, job.height, static_cast<uint32_t>(yuv_->width),
                               static_cast<uint32_t>(yuv_->height));
-    const bool layout_changed = job.width != sws_src_w_ || job.height != sws_src_h_ ||
-                                !(fit == fit_);
+    const bool layout_changed =
+        job.width != sws_src_w_ || job.height != sws_src_h_ || !(fit == fit_);
     if (layout_changed) {
         SwsContext* s = sws_getCachedContext(
             sws_.release(), static_cast<int>(job.width), static_cast<int>(job.height),
@@ -474,22 +487,22 @@ Result<void> Encoder::picture(const Job& job) {
                                   std::to_string(job.width) + "x" + std::to_string(job.height));
         }
         sws_.reset(s);
-        const int* matrix = sws_getCoefficients(
-            codec_ == VideoCodec::Vp8 ? SWS_CS_ITU601 : SWS_CS_ITU709);
+        const int* matrix =
+            sws_getCoefficients(codec_ == VideoCodec::Vp8 ? SWS_CS_ITU601 : SWS_CS_ITU709);
         sws_setColorspaceDetails(s, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
         sws_src_w_ = job.width;
         sws_src_h_ = job.height;
         fit_ = fit;
     }
-    if (fit.w != static_cast<uint32_t>(yuv_->width) || fit.h != static_cast<uint32_t>(yuv_->height)) {
+    if (fit.w != static_cast<uint32_t>(yuv_->width) ||
+        fit.h != static_cast<uint32_t>(yuv_->height)) {
         // Black bars: Y 16, Cb/Cr 128 (limited range).
         for (int y = 0; y < yuv_->height; ++y) {
             std::memset(yuv_->data[0] + ptrdiff_t{y} * yuv_->linesize[0], 16, yuv_->width);
         }
         for (int p = 1; p < 3; ++p) {
             for (int y = 0; y < yuv_->height / 2; ++y) {
-                std::memset(yuv_->data[p] + ptrdiff_t{y} * yuv_->linesize[p], 128,
-                            yuv_->width / 2);
+                std::memset(yuv_->data[p] + ptrdiff_t{y} * yuv_->linesize[p], 128, yuv_->width / 2);
             }
         }
     }
@@ -515,8 +528,8 @@ Result<void> Encoder::repeat(int64_t t_us) {
 
 Result<void> Encoder::encode_video(int64_t t_us) {
     AVCodecContext* c = venc_.get();
-    int64_t pts = av_rescale_q_rnd(t_us, kMicros, c->time_base,
-                                   static_cast<AVRounding>(AV_ROUND_NEAR_INF));
+    int64_t pts =
+        av_rescale_q_rnd(t_us, kMicros, c->time_base, static_cast<AVRounding>(AV_ROUND_NEAR_INF));
     if (last_pts_ != AV_NOPTS_VALUE) {
         pts = std::max(pts, last_pts_ + 1);
         durations_[last_pts_] = pts - last_pts_;
@@ -526,8 +539,7 @@ Result<void> Encoder::encode_video(int64_t t_us) {
     yuv_->pict_type = AV_PICTURE_TYPE_NONE;
     const int err = avcodec_send_frame(c, yuv_.get());
     if (err < 0) {
-        return av_fail(std::string("avcodec_send_frame(") + encoder_name(codec_) + ")", err,
-                       path_);
+        return av_fail(std::string("avcodec_send_frame(") + encoder_name(codec_) + ")", err, path_);
     }
     ++frames_out_;
     return drain_video(false);
@@ -545,8 +557,8 @@ Result<void> Encoder::drain_video(bool final) {
             break;
         }
         if (err < 0) {
-            return av_fail(std::string("avcodec_receive_packet(") + encoder_name(codec_) + ")",
-                           err, path_);
+            return av_fail(std::string("avcodec_receive_packet(") + encoder_name(codec_) + ")", err,
+                           path_);
         }
         held_.push_back(std::move(pkt));
     }
@@ -598,9 +610,9 @@ Result<void> Encoder::reset_resampler(int channels, int rate) {
     swr_.reset(s);
     err = swr_init(s);
     if (err < 0) {
-        return av_fail("swr_init(" + std::to_string(channels) + " ch, " + std::to_string(rate) +
-                           " Hz)",
-                       err, path_);
+        return av_fail(
+            "swr_init(" + std::to_string(channels) + " ch, " + std::to_string(rate) + " Hz)", err,
+            path_);
     }
     swr_channels_ = channels;
     swr_rate_ = rate;
@@ -644,7 +656,8 @@ Result<void> Encoder::add_silence(int64_t samples) {
     const int chunk = 4096;
     const AVSampleFormat fmt = aenc_->sample_fmt;
     const int planes = av_sample_fmt_is_planar(fmt) ? kAudioChannels : 1;
-    const int plane_bytes = chunk * av_get_bytes_per_sample(fmt) * (planes == 1 ? kAudioChannels : 1);
+    const int plane_bytes =
+        chunk * av_get_bytes_per_sample(fmt) * (planes == 1 ? kAudioChannels : 1);
     std::vector<uint8_t> zero(size_t(plane_bytes) * planes, 0);  // 0 is silence for flt and s16
     void* data[kAudioChannels] = {zero.data(), zero.data() + plane_bytes};
     while (samples > 0) {
@@ -676,7 +689,8 @@ Result<void> Encoder::encode_audio_fifo(bool final) {
         if (err < 0) {
             return av_fail("av_frame_get_buffer(audio)", err, path_);
         }
-        const int n = av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(f->data), frame_size);
+        const int n =
+            av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(f->data), frame_size);
         if (n < frame_size) {
             av_samples_set_silence(f->data, std::max(n, 0), frame_size - std::max(n, 0),
                                    kAudioChannels, c->sample_fmt);
@@ -773,8 +787,8 @@ Result<void> Encoder::end(int64_t end_us) {
         }
         err = avcodec_send_frame(aenc_.get(), nullptr);
         if (err < 0) {
-            return av_fail(std::string("avcodec_send_frame(flush ") + aenc_->codec->name + ")",
-                           err, path_);
+            return av_fail(std::string("avcodec_send_frame(flush ") + aenc_->codec->name + ")", err,
+                           path_);
         }
         if (auto r = receive_audio(); !r) {
             return r;
@@ -822,10 +836,10 @@ struct VideoWriter::Impl {
     // Time mapping: capture time -> output time.
     bool clock_started = false;
     int64_t start_us = 0;
-    int64_t last_rel = 0;       // latest capture time seen, relative to the start
-    int64_t activity_end = 0;   // end of the latest frame or audio packet, relative
-    int64_t shift = 0;          // idle time cut so far
-    int64_t audio_end = 0;      // output time where the latest audio packet ends
+    int64_t last_rel = 0;      // latest capture time seen, relative to the start
+    int64_t activity_end = 0;  // end of the latest frame or audio packet, relative
+    int64_t shift = 0;         // idle time cut so far
+    int64_t audio_end = 0;     // output time where the latest audio packet ends
 
     // Pacing.
     int64_t interval_us = 0;
@@ -843,6 +857,7 @@ struct VideoWriter::Impl {
     int64_t map_time(int64_t t_us, int64_t busy_us);
     int64_t slot_of(int64_t t) const;
     int64_t slot_time(int64_t k) const;
+
     Result<void> check_thread() {
         std::lock_guard lock(err_mu);
         if (thread_error) {
@@ -850,6 +865,7 @@ struct VideoWriter::Impl {
         }
         return {};
     }
+
     void show_pending();
     void run_encoder();
     Result<SinkStats> finish(std::optional<int64_t> end_us);
@@ -890,8 +906,14 @@ void VideoWriter::Impl::show_pending() {
     if (opt.cfr) {
         const int64_t slot = slot_of(pending_t);
         if (!any_shown && slot > 0) {
-            Job black{Job::Kind::Picture, 0, std::vector<uint8_t>(size_t{pending_w} * pending_h * 4),
-                      pending_w, pending_h, {}, 0, 0};
+            Job black{Job::Kind::Picture,
+                      0,
+                      std::vector<uint8_t>(size_t{pending_w} * pending_h * 4),
+                      pending_w,
+                      pending_h,
+                      {},
+                      0,
+                      0};
             queue.push(std::move(black));
             ++stats.frames_out;
             last_slot = 0;
@@ -905,8 +927,14 @@ void VideoWriter::Impl::show_pending() {
         at = slot_time(slot);
     } else if (!any_shown) {
         if (pending_t >= interval_us) {
-            Job black{Job::Kind::Picture, 0, std::vector<uint8_t>(size_t{pending_w} * pending_h * 4),
-                      pending_w, pending_h, {}, 0, 0};
+            Job black{Job::Kind::Picture,
+                      0,
+                      std::vector<uint8_t>(size_t{pending_w} * pending_h * 4),
+                      pending_w,
+                      pending_h,
+                      {},
+                      0,
+                      0};
             queue.push(std::move(black));
             ++stats.frames_out;
             at = pending_t;
@@ -934,9 +962,9 @@ void VideoWriter::Impl::run_encoder() {
             switch (kind) {
                 case Job::Kind::Picture:
                     if (!enc->started()) {
-                        const Size s = opt.size.width ? opt.size
-                                                      : Size{(job.width + 1) & ~1u,
-                                                             (job.height + 1) & ~1u};
+                        const Size s = opt.size.width
+                                           ? opt.size
+                                           : Size{(job.width + 1) & ~1u, (job.height + 1) & ~1u};
                         r = enc->start(s.width, s.height);
                     }
                     for (const Job& a : early_audio) {
@@ -949,7 +977,9 @@ void VideoWriter::Impl::run_encoder() {
                         r = enc->picture(job);
                     }
                     break;
-                case Job::Kind::Repeat: r = enc->repeat(job.t_us); break;
+                case Job::Kind::Repeat:
+                    r = enc->repeat(job.t_us);
+                    break;
                 case Job::Kind::Audio:
                     if (enc->started()) {
                         r = enc->audio(job);
@@ -989,9 +1019,13 @@ VideoWriter::~VideoWriter() {
     }
 }
 
-const std::string& VideoWriter::path() const { return impl_->path; }
+const std::string& VideoWriter::path() const {
+    return impl_->path;
+}
 
-VideoCodec VideoWriter::codec() const { return impl_->codec; }
+VideoCodec VideoWriter::codec() const {
+    return impl_->codec;
+}
 
 Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path,
                                                        const VideoOptions& options) {
@@ -1086,9 +1120,9 @@ Result<void> VideoWriter::push_frame(const codec::PixelView& frame, int64_t t_us
     if (m.has_pending) {
         // The pending state is shown if the new one comes after its due time; otherwise the
         // new one replaces it (the last state wins).
-        const bool due = m.opt.cfr ? m.slot_of(t) > m.slot_of(m.pending_t)
-                                   : (!m.any_shown || t > std::max(m.pending_t,
-                                                                   m.last_shown + m.interval_us));
+        const bool due =
+            m.opt.cfr ? m.slot_of(t) > m.slot_of(m.pending_t)
+                      : (!m.any_shown || t > std::max(m.pending_t, m.last_shown + m.interval_us));
         if (due) {
             m.show_pending();
         } else {
@@ -1136,8 +1170,14 @@ Result<void> VideoWriter::push_audio(std::span<const int16_t> interleaved, int c
     m.stats.audio_samples_in += static_cast<uint64_t>(frames);
     const int64_t t = m.map_time(t_us, dur);
     m.audio_end = std::max(m.audio_end, t + dur);
-    Job job{Job::Kind::Audio, t, {}, 0, 0,
-            std::vector<int16_t>(interleaved.begin(), interleaved.end()), channels, sample_rate};
+    Job job{Job::Kind::Audio,
+            t,
+            {},
+            0,
+            0,
+            std::vector<int16_t>(interleaved.begin(), interleaved.end()),
+            channels,
+            sample_rate};
     m.queue.push(std::move(job));
     return {};
 }
@@ -1201,18 +1241,23 @@ Result<SinkStats> VideoWriter::Impl::finish(std::optional<int64_t> end_us) {
 
 const char* video_codec_name(VideoCodec c) {
     switch (c) {
-        case VideoCodec::Auto: return "auto";
-        case VideoCodec::H264: return "h264";
-        case VideoCodec::Vp9: return "vp9";
-        case VideoCodec::H265: return "h265";
-        case VideoCodec::Vp8: return "vp8";
+        case VideoCodec::Auto:
+            return "auto";
+        case VideoCodec::H264:
+            return "h264";
+        case VideoCodec::Vp9:
+            return "vp9";
+        case VideoCodec::H265:
+            return "h265";
+        case VideoCodec::Vp8:
+            return "vp8";
     }
     return "?";
 }
 
 Result<VideoCodec> parse_video_codec(std::string_view name) {
-    for (VideoCodec c : {VideoCodec::Auto, VideoCodec::H264, VideoCodec::Vp9, VideoCodec::H265,
-                         VideoCodec::Vp8}) {
+    for (VideoCodec c :
+         {VideoCodec::Auto, VideoCodec::H264, VideoCodec::Vp9, VideoCodec::H265, VideoCodec::Vp8}) {
         if (name == video_codec_name(c)) {
             return c;
         }
@@ -1244,9 +1289,9 @@ Result<Size> parse_size(std::string_view text) {
     if (x == std::string_view::npos || !number(text.substr(0, x), s.width) ||
         !number(text.substr(x + 1), s.height) || s.width == 0 || s.height == 0 ||
         s.width % 2 != 0 || s.height % 2 != 0 || s.width > 16384 || s.height > 16384) {
-        return make_error(Errc::BadValue, 0,
-                          "size \"" + std::string(text) +
-                              "\" is not WIDTHxHEIGHT with even numbers up to 16384");
+        return make_error(
+            Errc::BadValue, 0,
+            "size \"" + std::string(text) + "\" is not WIDTHxHEIGHT with even numbers up to 16384");
     }
     return s;
 }

@@ -20,7 +20,7 @@ namespace spicetap::video {
 
 enum class VideoCodec : uint8_t { Auto, H264, Vp9, H265, Vp8 };
 
-const char* video_codec_name(VideoCodec c);                  // "h264", "vp9", ...
+const char* video_codec_name(VideoCodec c);                   // "h264", "vp9", ...
 Result<VideoCodec> parse_video_codec(std::string_view name);  // "h264"|"vp9"|"h265"|"vp8"|"auto"
 
 struct Size {
@@ -32,18 +32,18 @@ Result<Size> parse_size(std::string_view text);  // "1280x720"
 
 struct VideoOptions {
     VideoCodec codec = VideoCodec::Auto;  // Auto: by container
-    int crf = -1;         // -1: 23 for H.264/H.265, 32 for VP9, 10 for VP8
-    std::string preset;   // x264/x265 preset names; mapped onto libvpx speeds. "": "medium"
-    Size size;            // 0x0: the first frame's size (rounded up to even). Frames of other
-                          // sizes are scaled to fit, keeping aspect, with black bars.
-    double fps = 30;      // the frame-rate cap (VFR) or the grid (CFR); 1..240
-    bool cfr = false;     // constant frame rate: repeat the previous state to fill the grid
+    int crf = -1;                         // -1: 23 for H.264/H.265, 32 for VP9, 10 for VP8
+    std::string preset;       // x264/x265 preset names; mapped onto libvpx speeds. "": "medium"
+    Size size;                // 0x0: the first frame's size (rounded up to even). Frames of other
+                              // sizes are scaled to fit, keeping aspect, with black bars.
+    double fps = 30;          // the frame-rate cap (VFR) or the grid (CFR); 1..240
+    bool cfr = false;         // constant frame rate: repeat the previous state to fill the grid
     bool fragmented = false;  // MP4 only: fragments at keyframes, playable after a kill
     bool audio = false;       // the session had playback: an audio track from start to end
     double max_idle_s = 0;    // > 0: stretches with no frame and no audio longer than this are
                               // shortened to it (all later times shift)
     double keyframe_interval_s = 2;
-    std::optional<int64_t> start_us;  // capture time of t=0; default: the first push
+    std::optional<int64_t> start_us;        // capture time of t=0; default: the first push
     size_t queue_bytes = size_t{64} << 20;  // bound on pictures waiting for the encoder
 };
 

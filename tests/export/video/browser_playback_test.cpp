@@ -12,9 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -172,7 +171,8 @@ TEST_CASE("headless Chromium plays the MP4, the fragmented MP4 and the WebM to t
     }
     std::ofstream(dir / "page.html") << R"(<!DOCTYPE html><html><body>
 <div id="state"></div>
-)" << videos << R"(<script>
+)"
+                                     << videos << R"(<script>
 const state = document.getElementById('state');
 const videos = Array.from(document.querySelectorAll('video'));
 let left = videos.length;

@@ -1,14 +1,14 @@
 // PNG frame dumps and contact sheets, read back with libpng.
+#include "export/video/png_frames.h"
+
 #include <png.h>
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 
 #include "export/video/contact_sheet.h"
-#include "export/video/png_frames.h"
 #include "export/video/tiny_font.h"
 #include "tests/export/video/video_test_util.h"
 #include "tests/support/temp_dir.h"
@@ -74,8 +74,8 @@ TEST_CASE("PNG frames: one lossless file per state, named by index and time", "[
     CHECK(stats->audio_samples_in == 960);
     CHECK(stats->duration_us == 70'000'000);
     CHECK(listing(dir / "frames") == std::vector<std::string>{"frame-000001-0000000000ms.png",
-                                                                "frame-000002-0000001234ms.png",
-                                                                "frame-000003-0000061000ms.png"});
+                                                              "frame-000002-0000001234ms.png",
+                                                              "frame-000003-0000061000ms.png"});
     const Rgb png = read_png((dir / "frames" / "frame-000002-0000001234ms.png").string());
     REQUIRE(png.width == 64);
     REQUIRE(png.height == 48);
@@ -105,8 +105,8 @@ TEST_CASE("PNG frames with a rate cap keep the last state of each burst", "[vide
     CHECK(stats->frames_out == 3);
     CHECK(stats->frames_merged == 7);
     CHECK(listing(dir / "f") == std::vector<std::string>{"frame-000001-0000000000ms.png",
-                                                           "frame-000002-0000000500ms.png",
-                                                           "frame-000003-0000001000ms.png"});
+                                                         "frame-000002-0000000500ms.png",
+                                                         "frame-000003-0000001000ms.png"});
     const Rgb last = read_png((dir / "f" / "frame-000003-0000001000ms.png").string());
     REQUIRE(last.width == 16);
     auto nine = test::gradient_picture(16, 16, 9);

@@ -61,9 +61,12 @@ struct Json {
         auto it = fields.find(key);
         return it == fields.end() ? null : it->second;
     }
+
     bool has(const std::string& key) const { return fields.count(key) != 0; }
+
     // ffprobe writes most numbers as strings.
     double num() const { return type == Type::String ? std::atof(text.c_str()) : number; }
+
     std::string str() const { return text; }
 
     static Json parse(const std::string& s) {
@@ -77,6 +80,7 @@ private:
             ++p;
         }
     }
+
     static std::string parse_string(const std::string& s, size_t& p) {
         std::string out;
         ++p;  // opening quote
@@ -96,6 +100,7 @@ private:
         ++p;
         return out;
     }
+
     static Json parse_value(const std::string& s, size_t& p) {
         skip(s, p);
         Json v;
@@ -190,8 +195,8 @@ inline std::vector<uint8_t> decode_frame(const std::string& path, double t, uint
 
 // The whole audio track as mono 48 kHz samples.
 inline std::vector<int16_t> decode_audio(const std::string& path) {
-    auto r = run_command("ffmpeg -v error -i " + shell_quote(path) +
-                         " -vn -ac 1 -ar 48000 -f s16le -");
+    auto r =
+        run_command("ffmpeg -v error -i " + shell_quote(path) + " -vn -ac 1 -ar 48000 -f s16le -");
     std::vector<int16_t> out(r.out.size() / 2);
     std::memcpy(out.data(), r.out.data(), out.size() * 2);
     return out;

@@ -1,15 +1,15 @@
 // VideoWriter end to end: synthetic sessions written to real MP4/WebM/MKV files, checked with
 // ffprobe and decoded back with ffmpeg (pictures by PSNR, the audio by finding the tone).
-#include <catch2/catch.hpp>
+#include "export/video/video_writer.h"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "export/video/letterbox.h"
-#include "export/video/video_writer.h"
 #include "tests/export/video/video_test_util.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,13 +27,16 @@ namespace {
 // Capture times are absolute; the output starts at the first push.
 constexpr int64_t kBase = 1'790'000'000'000'000;
 
-int64_t at(double seconds) { return kBase + static_cast<int64_t>(std::llround(seconds * 1e6)); }
+int64_t at(double seconds) {
+    return kBase + static_cast<int64_t>(std::llround(seconds * 1e6));
+}
 
 // The standard session: 640x360 states every 100 ms over [0, 2) s, nothing over [2, 4) s, states
 // again over [4, 5) s; a 440 Hz tone (44.1 kHz stereo, 20 ms packets) over [1, 2) s and no
 // audio otherwise; the session ends at 5.5 s. State k shows gradient phase k.
 struct Session {
     std::vector<std::pair<double, int>> states;  // time, phase
+
     void push(VideoWriter& w, bool with_audio) {
         for (int i = 0; i < 20; ++i) {
             states.emplace_back(i * 0.1, i);
@@ -58,6 +61,7 @@ struct Session {
             }
         }
     }
+
     int phase_at(double t) const {
         int k = states.front().second;
         for (auto [ts, phase] : states) {
@@ -69,7 +73,9 @@ struct Session {
     }
 };
 
-std::string keep(const test::TempDir& dir, const std::string& name) { return (dir / name).string(); }
+std::string keep(const test::TempDir& dir, const std::string& name) {
+    return (dir / name).string();
+}
 
 void check_pictures(const std::string& path, const Session& s, std::initializer_list<double> times,
                     double min_psnr = 35) {
@@ -395,14 +401,16 @@ TEST_CASE("fragmented MP4 survives a kill; a normal one does not", "[video]") {
 
 TEST_CASE("H.265 and VP8 where the encoders exist", "[video]") {
     test::TempDir dir;
+
     struct Case {
         const char* file;
         VideoCodec codec;
         const char* name;
     };
-    for (const Case& c : {Case{"h265.mkv", VideoCodec::H265, "hevc"},
-                          Case{"h265.mp4", VideoCodec::H265, "hevc"},
-                          Case{"vp8.webm", VideoCodec::Vp8, "vp8"}}) {
+
+    for (const Case& c :
+         {Case{"h265.mkv", VideoCodec::H265, "hevc"}, Case{"h265.mp4", VideoCodec::H265, "hevc"},
+          Case{"vp8.webm", VideoCodec::Vp8, "vp8"}}) {
         VideoOptions opt;
         opt.codec = c.codec;
         // libvpx's realtime speeds (ultrafast..veryfast) trade VP8 quality away; x265 is slow.
@@ -449,8 +457,8 @@ TEST_CASE("open rejects what cannot work, naming it", "[video]") {
     opt.size = {320, 240};
     auto preset = VideoWriter::open(keep(dir, "p.mp4"), opt);
     REQUIRE_FALSE(preset);
-    CHECK_THAT(preset.error().what, Catch::Contains("avcodec_open2(libx264") &&
-                                        Catch::Contains("p.mp4"));
+    CHECK_THAT(preset.error().what,
+               Catch::Contains("avcodec_open2(libx264") && Catch::Contains("p.mp4"));
     CHECK_FALSE(std::filesystem::exists(dir / "p.mp4"));
     opt = {};
     opt.size = {321, 240};
