@@ -608,7 +608,9 @@ void devices_init(void)
     if (!S.no_inputs) {
         spice_server_add_interface(S.server, &kbd.base);
         spice_server_add_interface(S.server, &mouse.base);
-        spice_server_add_interface(S.server, &tablet.base);
+        if (!S.no_tablet) {
+            spice_server_add_interface(S.server, &tablet.base);
+        }
     }
 
     record_samples = g_array_new(FALSE, FALSE, sizeof(int16_t));

@@ -313,12 +313,15 @@ void display_init(Display *d, int id)
     d->commands = g_async_queue_new();
     d->cursor_commands = g_async_queue_new();
     d->model_exact = TRUE;
-    d->next_image_id = 1;
     spice_server_add_interface(S.server, &d->qxl.base);
     spice_qxl_set_device_info(&d->qxl, "pci/0000/02.0", (uint32_t)id, 1);
 }
 
 /* ---- drawing ---- */
+
+/* Image ids are unique across all devices: the client's image cache is shared by every
+ * display channel of the session. */
+static uint32_t next_image_unique = 1;
 
 static QXLRect rect_xywh(int x, int y, int w, int h)
 {
@@ -339,12 +342,12 @@ static Cmd *drawable_new(uint32_t surface_id, uint8_t type, QXLRect bbox)
     return c;
 }
 
-static QXLImage *bitmap_image(Display *d, Cmd *c, const uint32_t *px, int w, int h,
+static QXLImage *bitmap_image(Cmd *c, const uint32_t *px, int w, int h,
                               uint8_t format, gboolean cacheable, uint32_t reuse_id)
 {
     QXLImage *img = cmd_own(c, g_new0(QXLImage, 1));
     uint32_t *copy = cmd_own(c, g_memdup2(px, (gsize)w * (gsize)h * 4));
-    uint32_t unique = reuse_id ? reuse_id : d->next_image_id++;
+    uint32_t unique = reuse_id ? reuse_id : next_image_unique++;
     QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, unique);
     img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
     img->descriptor.flags = cacheable ? QXL_IMAGE_CACHE : 0;
@@ -376,7 +379,7 @@ static uint32_t draw_bitmap(Display *d, uint32_t sid, int x, int y, const uint32
 {
     QXLRect r = rect_xywh(x, y, w, h);
     Cmd *c = drawable_new(sid, QXL_DRAW_COPY, r);
-    QXLImage *img = bitmap_image(d, c, px, w, h, SPICE_BITMAP_FMT_32BIT, cacheable, reuse_id);
+    QXLImage *img = bitmap_image(c, px, w, h, SPICE_BITMAP_FMT_32BIT, cacheable, reuse_id);
     c->u.drawable.u.copy.src_bitmap = (QXLPHYSICAL)(uintptr_t)img;
     c->u.drawable.u.copy.src_area = rect_xywh(0, 0, w, h);
     c->u.drawable.u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
@@ -432,7 +435,7 @@ static void draw_from_surface(Display *d, uint32_t dst_sid, int x, int y, uint32
     QXLRect r = rect_xywh(x, y, w, h);
     Cmd *c = drawable_new(dst_sid, QXL_DRAW_COPY, r);
     QXLImage *img = cmd_own(c, g_new0(QXLImage, 1));
-    QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, d->next_image_id++);
+    QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, next_image_unique++);
     img->descriptor.type = SPICE_IMAGE_TYPE_SURFACE;
     img->descriptor.width = (uint32_t)d->model[src_sid].width;
     img->descriptor.height = (uint32_t)d->model[src_sid].height;
@@ -556,7 +559,7 @@ static void draw_other_ops(Display *d)
     c = drawable_new(0, QXL_DRAW_BLEND, r);
     c->u.drawable.effect = QXL_EFFECT_BLEND;
     c->u.drawable.u.blend.src_bitmap =
-        (QXLPHYSICAL)(uintptr_t)bitmap_image(d, c, flat, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
+        (QXLPHYSICAL)(uintptr_t)bitmap_image(c, flat, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
     c->u.drawable.u.blend.src_area = rect_xywh(0, 0, 64, 64);
     c->u.drawable.u.blend.rop_descriptor = SPICE_ROPD_OP_XOR;
     count_op("blend");
@@ -565,7 +568,7 @@ static void draw_other_ops(Display *d)
     r = rect_xywh(80, 300, 64, 64);
     c = drawable_new(0, QXL_DRAW_OPAQUE, r);
     c->u.drawable.u.opaque.src_bitmap =
-        (QXLPHYSICAL)(uintptr_t)bitmap_image(d, c, photo, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
+        (QXLPHYSICAL)(uintptr_t)bitmap_image(c, photo, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
     c->u.drawable.u.opaque.src_area = rect_xywh(0, 0, 64, 64);
     c->u.drawable.u.opaque.brush.type = SPICE_BRUSH_TYPE_SOLID;
     c->u.drawable.u.opaque.brush.u.color = 0x00ff00;
@@ -577,7 +580,7 @@ static void draw_other_ops(Display *d)
     c = drawable_new(0, QXL_DRAW_TRANSPARENT, r);
     c->u.drawable.effect = QXL_EFFECT_BLEND;
     c->u.drawable.u.transparent.src_bitmap =
-        (QXLPHYSICAL)(uintptr_t)bitmap_image(d, c, flat, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
+        (QXLPHYSICAL)(uintptr_t)bitmap_image(c, flat, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
     c->u.drawable.u.transparent.src_area = rect_xywh(0, 0, 64, 64);
     c->u.drawable.u.transparent.src_color = 0xffffff;
     c->u.drawable.u.transparent.true_color = 0xffffff;
@@ -595,7 +598,7 @@ static void draw_other_ops(Display *d)
     c->u.drawable.u.alpha_blend.alpha_flags = SPICE_ALPHA_FLAGS_SRC_SURFACE_HAS_ALPHA;
     c->u.drawable.u.alpha_blend.alpha = 200;
     c->u.drawable.u.alpha_blend.src_bitmap =
-        (QXLPHYSICAL)(uintptr_t)bitmap_image(d, c, argb, 64, 64, SPICE_BITMAP_FMT_RGBA, FALSE, 0);
+        (QXLPHYSICAL)(uintptr_t)bitmap_image(c, argb, 64, 64, SPICE_BITMAP_FMT_RGBA, FALSE, 0);
     c->u.drawable.u.alpha_blend.src_area = rect_xywh(0, 0, 64, 64);
     count_op("alpha_blend");
     push(d, c);
@@ -604,7 +607,7 @@ static void draw_other_ops(Display *d)
     c = drawable_new(0, QXL_DRAW_ROP3, r);
     c->u.drawable.effect = QXL_EFFECT_BLEND;
     c->u.drawable.u.rop3.src_bitmap =
-        (QXLPHYSICAL)(uintptr_t)bitmap_image(d, c, photo, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
+        (QXLPHYSICAL)(uintptr_t)bitmap_image(c, photo, 64, 64, SPICE_BITMAP_FMT_32BIT, FALSE, 0);
     c->u.drawable.u.rop3.src_area = rect_xywh(0, 0, 64, 64);
     c->u.drawable.u.rop3.brush.type = SPICE_BRUSH_TYPE_SOLID;
     c->u.drawable.u.rop3.brush.u.color = 0x0000ff;

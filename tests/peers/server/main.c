@@ -161,6 +161,8 @@ int main(int argc, char **argv)
         {"no-audio", 0, 0, G_OPTION_ARG_NONE, &S.no_audio, "no playback/record devices", NULL},
         {"no-agent", 0, 0, G_OPTION_ARG_NONE, &S.no_agent, "no VD agent", NULL},
         {"no-inputs", 0, 0, G_OPTION_ARG_NONE, &S.no_inputs, "no keyboard/mouse/tablet", NULL},
+        {"no-tablet", 0, 0, G_OPTION_ARG_NONE, &S.no_tablet,
+         "no tablet: server mouse mode, so cursor moves are forwarded", NULL},
         {"duration", 0, 0, G_OPTION_ARG_INT, &S.duration_s, "exit after this many seconds", "S"},
         {"keep-running", 0, 0, G_OPTION_ARG_NONE, &keep_running,
          "do not exit when the client disconnects", NULL},

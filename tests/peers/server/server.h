@@ -31,7 +31,6 @@ typedef struct Display {
     GAsyncQueue *commands;
     GAsyncQueue *cursor_commands;
     QXLMonitorsConfig *monitors;
-    uint32_t next_image_id;
 } Display;
 
 typedef struct {
@@ -40,7 +39,7 @@ typedef struct {
     char *x509_dir, *ticket, *compression, *jpeg, *zlib_glz, *streaming, *video_codecs;
     char *scenario, *out_dir, *file_dir, *port_name;
     int displays, duration_s, tone_hz, stream_frames;
-    gboolean pcm, no_audio, no_agent, no_inputs, exit_on_disconnect;
+    gboolean pcm, no_audio, no_agent, no_inputs, no_tablet, exit_on_disconnect;
 
     SpiceCoreInterface *core;
     SpiceServer *server;
