@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "tests/peers/json_lite.h"
 #include "tests/support/paths.h"
 
@@ -94,8 +96,25 @@ FieldValues tshark_fields(const std::string& scenario, const std::string& decode
         cmd += " -e " + f;
     }
     cmd += " 2>/dev/null";
+    // tshark takes seconds on the stream captures and every test case runs in its own
+    // process, so the output is kept beside the capture (renamed into place: tests run in
+    // parallel) until the capture changes.
+    fs::path pcap = scenario_dir(scenario) / "capture.pcap";
+    fs::path cached = scenario_dir(scenario) /
+                      ("tshark-" + std::to_string(std::hash<std::string>{}(cmd)) + ".tsv");
+    std::string text;
+    std::error_code ec;
+    if (fs::exists(cached, ec) && fs::last_write_time(cached, ec) >= fs::last_write_time(pcap, ec)) {
+        text = read_text(cached);
+    } else {
+        text = run(cmd);
+        fs::path tmp = cached;
+        tmp += "." + std::to_string(getpid());
+        std::ofstream(tmp, std::ios::binary) << text;
+        fs::rename(tmp, cached, ec);
+    }
     FieldValues out;
-    std::istringstream lines(run(cmd));
+    std::istringstream lines(text);
     std::string line;
     while (std::getline(lines, line)) {
         std::istringstream cols(line);

@@ -156,6 +156,9 @@ static void channel_event(int event, SpiceChannelEventInfo *info)
                            info->connection_id,
                            (info->flags & SPICE_CHANNEL_EVENT_FLAG_TLS) ? "true" : "false");
     g_mutex_unlock(&S.lock);
+    if (event == SPICE_CHANNEL_EVENT_INITIALIZED && info->type > 0 && info->type < 31) {
+        g_atomic_int_or(&S.linked_channels, 1u << info->type);
+    }
     if (event == SPICE_CHANNEL_EVENT_DISCONNECTED && info->type == SPICE_CHANNEL_MAIN &&
         S.exit_on_disconnect) {
         g_idle_add(quit_idle, NULL);

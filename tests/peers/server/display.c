@@ -251,10 +251,31 @@ static void update_area_complete(QXLInstance *qin, uint32_t surface_id, QXLRect 
     (void)num_updated_rects;
 }
 
-static gboolean start_idle(gpointer data)
+/* Draw once the cursor and inputs channels are linked too (or waiting got long), so
+ * nothing the scenario does happens before the client can see it. */
+static gboolean start_when_linked(gpointer data)
 {
     (void)data;
+    static int waited_ms;
+    guint want = 1u << SPICE_CHANNEL_DISPLAY | 1u << SPICE_CHANNEL_CURSOR;
+    if (!S.no_inputs) {
+        want |= 1u << SPICE_CHANNEL_INPUTS;
+    }
+    guint have = (guint)g_atomic_int_get(&S.linked_channels);
+    if ((have & want) != want && waited_ms < 5000) {
+        waited_ms += 100;
+        return G_SOURCE_CONTINUE;
+    }
+    if ((have & want) != want) {
+        peer_log("channels linked 0x%x, wanted 0x%x: starting anyway", have, want);
+    }
     display_start_scenario();
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean start_idle(gpointer data)
+{
+    g_timeout_add(100, start_when_linked, data);
     return G_SOURCE_REMOVE;
 }
 
@@ -265,8 +286,7 @@ static void set_client_capabilities(QXLInstance *qin, uint8_t client_present, ui
     Display *d = from_qxl(qin);
     peer_log("display %d: client %s", d->id, client_present ? "present" : "gone");
     if (client_present && d->id == 0) {
-        /* give the other channels a moment to link before drawing */
-        g_timeout_add(400, start_idle, NULL);
+        g_idle_add(start_idle, NULL);
     }
 }
 

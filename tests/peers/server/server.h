@@ -46,6 +46,7 @@ typedef struct {
     GMainLoop *loop;
     Display display[MAX_DISPLAYS];
     gboolean scenario_started;
+    gint linked_channels; /* bit per channel type that finished linking (atomic) */
 
     GMutex lock; /* guards manifest pieces written from spice worker threads */
     GString *channels_json;   /* channel events */
