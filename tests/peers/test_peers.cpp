@@ -316,6 +316,13 @@ TEST_CASE("peers: video streams use the chosen codec", "[peers]")
         CHECK(count_of(f, "spice.message_type", 123) >= 20);  // STREAM_DATA
         CHECK(m["stream_frames"].integer() >= 60);
     }
+    // the mid-stream snapshot the client took shows the stream area, not the final frame
+    const Json& mj = manifest("stream-mjpeg");
+    REQUIRE(mj["client"]["snapshots"].arr().size() == 1);
+    Rgb mid = read_png_rgb(scenario_dir("stream-mjpeg") / mj["client"]["snapshots"][0]["png"].str());
+    Rgb end = read_png_rgb(scenario_dir("stream-mjpeg") / "display-0.png");
+    REQUIRE(mid.px.size() == end.px.size());
+    CHECK(mid.px != end.px);
     // plain scenarios never stream
     CHECK(count_of(spice_fields("lossless-quic"), "spice.message_type", 122) == 0);
 }
