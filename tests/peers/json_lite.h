@@ -20,8 +20,8 @@ public:
     using Object = std::map<std::string, Json, std::less<>>;
 
     Json() = default;
-    static Json parse(std::string_view text)
-    {
+
+    static Json parse(std::string_view text) {
         size_t pos = 0;
         Json v = parse_value(text, pos);
         skip_ws(text, pos);
@@ -32,27 +32,37 @@ public:
     }
 
     bool is_null() const { return std::holds_alternative<std::monostate>(v_); }
+
     bool is_string() const { return std::holds_alternative<std::string>(v_); }
+
     bool is_number() const { return std::holds_alternative<double>(v_); }
+
     bool is_object() const { return std::holds_alternative<std::shared_ptr<Object>>(v_); }
+
     bool is_array() const { return std::holds_alternative<std::shared_ptr<Array>>(v_); }
 
     const std::string& str() const { return std::get<std::string>(v_); }
+
     double num() const { return std::get<double>(v_); }
+
     int64_t integer() const { return static_cast<int64_t>(std::get<double>(v_)); }
+
     bool boolean() const { return std::get<bool>(v_); }
+
     const Array& arr() const { return *std::get<std::shared_ptr<Array>>(v_); }
+
     const Object& obj() const { return *std::get<std::shared_ptr<Object>>(v_); }
 
     bool has(std::string_view key) const { return is_object() && obj().count(key) > 0; }
-    const Json& operator[](std::string_view key) const
-    {
+
+    const Json& operator[](std::string_view key) const {
         auto it = obj().find(key);
         if (it == obj().end()) {
             throw std::runtime_error("json: no key " + std::string(key));
         }
         return it->second;
     }
+
     const Json& operator[](size_t i) const { return arr().at(i); }
 
 private:
@@ -60,20 +70,17 @@ private:
                  std::shared_ptr<Object>>
         v_;
 
-    static void skip_ws(std::string_view t, size_t& p)
-    {
+    static void skip_ws(std::string_view t, size_t& p) {
         while (p < t.size() && (t[p] == ' ' || t[p] == '\n' || t[p] == '\r' || t[p] == '\t')) {
             p++;
         }
     }
 
-    [[noreturn]] static void fail(const char* what, size_t p)
-    {
+    [[noreturn]] static void fail(const char* what, size_t p) {
         throw std::runtime_error(std::string("json: ") + what + " at " + std::to_string(p));
     }
 
-    static void put_utf8(std::string& out, uint32_t cp)
-    {
+    static void put_utf8(std::string& out, uint32_t cp) {
         if (cp < 0x80) {
             out += static_cast<char>(cp);
         } else if (cp < 0x800) {
@@ -86,8 +93,7 @@ private:
         }
     }
 
-    static std::string parse_string(std::string_view t, size_t& p)
-    {
+    static std::string parse_string(std::string_view t, size_t& p) {
         std::string out;
         p++;  // opening quote
         while (p < t.size() && t[p] != '"') {
@@ -101,19 +107,32 @@ private:
             }
             char e = t[p++];
             switch (e) {
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case 'r': out += '\r'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'u':
-                if (p + 4 > t.size()) {
-                    fail("bad \\u escape", p);
-                }
-                put_utf8(out, static_cast<uint32_t>(std::stoul(std::string(t.substr(p, 4)), nullptr, 16)));
-                p += 4;
-                break;
-            default: out += e; break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'u':
+                    if (p + 4 > t.size()) {
+                        fail("bad \\u escape", p);
+                    }
+                    put_utf8(out, static_cast<uint32_t>(
+                                      std::stoul(std::string(t.substr(p, 4)), nullptr, 16)));
+                    p += 4;
+                    break;
+                default:
+                    out += e;
+                    break;
             }
         }
         if (p >= t.size()) {
@@ -123,8 +142,7 @@ private:
         return out;
     }
 
-    static Json parse_value(std::string_view t, size_t& p)
-    {
+    static Json parse_value(std::string_view t, size_t& p) {
         skip_ws(t, p);
         if (p >= t.size()) {
             fail("unexpected end", p);

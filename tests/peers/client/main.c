@@ -19,18 +19,18 @@ static struct {
     int port, tls_port, record_tone_hz;
     double duration;
 
-    SpiceSession *session;
-    SpiceMainChannel *main;
-    SpiceInputsChannel *inputs;
-    SpiceChannel *display[MAX_DISPLAYS];
-    GMainLoop *loop;
+    SpiceSession* session;
+    SpiceMainChannel* main;
+    SpiceInputsChannel* inputs;
+    SpiceChannel* display[MAX_DISPLAYS];
+    GMainLoop* loop;
     int exit_code;
     gboolean main_opened, finished;
 
     GString *channels_json, *keys_json, *mouse_json, *errors_json, *cursor_json;
-    GString *typed;
+    GString* typed;
     int cursor_sets, cursor_moves, cursor_hides;
-    char *clipboard_received;
+    char* clipboard_received;
     gboolean clipboard_sent;
     char *file_status, *file_sha256;
     gint64 file_size;
@@ -38,28 +38,26 @@ static struct {
 
     int playback_rate, playback_channels;
     guint64 playback_bytes;
-    GByteArray *playback_pcm;
+    GByteArray* playback_pcm;
     int record_rate, record_channels;
     guint64 record_frames_sent;
     guint record_timer;
-    SpiceRecordChannel *record;
+    SpiceRecordChannel* record;
 
-    GString *port_received;
-    char *port_name;
+    GString* port_received;
+    char* port_name;
     gboolean port_opened;
-    GArray *snapshots; /* double seconds */
-    GString *snapshots_json;
+    GArray* snapshots; /* double seconds */
+    GString* snapshots_json;
 } C;
 
-static const char *channel_type_name(int type)
-{
-    static const char *names[] = {"", "main", "display", "inputs", "cursor", "playback",
-                                  "record", "tunnel", "smartcard", "usbredir", "port", "webdav"};
+static const char* channel_type_name(int type) {
+    static const char* names[] = {"",       "main",   "display",   "inputs",   "cursor", "playback",
+                                  "record", "tunnel", "smartcard", "usbredir", "port",   "webdav"};
     return type > 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : "unknown";
 }
 
-static void json_sep(GString *s, const char *sep)
-{
+static void json_sep(GString* s, const char* sep) {
     if (s->len) {
         g_string_append(s, sep);
     }
@@ -67,8 +65,7 @@ static void json_sep(GString *s, const char *sep)
 
 /* ---- displays ---- */
 
-static gboolean dump_display(int id, const char *name)
-{
+static gboolean dump_display(int id, const char* name) {
     SpiceDisplayPrimary p;
     if (!C.display[id] || !spice_display_channel_get_primary(C.display[id], 0, &p)) {
         peer_log("display %d: no primary surface to dump", id);
@@ -78,21 +75,20 @@ static gboolean dump_display(int id, const char *name)
         peer_log("display %d: unsupported surface format %d", id, p.format);
         return FALSE;
     }
-    char *path = g_build_filename(C.out_dir, name, NULL);
+    char* path = g_build_filename(C.out_dir, name, NULL);
     gboolean ok = peer_write_png_xrgb(path, p.data, p.width, p.height, p.stride);
     peer_log("display %d: %dx%d -> %s", id, p.width, p.height, path);
     g_free(path);
     return ok;
 }
 
-static gboolean take_snapshot(gpointer data)
-{
-    double t = *(double *)data;
+static gboolean take_snapshot(gpointer data) {
+    double t = *(double*)data;
     for (int i = 0; i < MAX_DISPLAYS; i++) {
         if (!C.display[i]) {
             continue;
         }
-        char *name = g_strdup_printf("display-%d-at-%.1f.png", i, t);
+        char* name = g_strdup_printf("display-%d-at-%.1f.png", i, t);
         if (dump_display(i, name)) {
             json_sep(C.snapshots_json, ", ");
             g_string_append_printf(C.snapshots_json, "{\"display\": %d, \"t\": %.1f, \"png\": ", i,
@@ -105,9 +101,8 @@ static gboolean take_snapshot(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static void on_primary_create(SpiceChannel *ch, gint format, gint width, gint height, gint stride,
-                              gint shmid, gpointer imgdata, gpointer user)
-{
+static void on_primary_create(SpiceChannel* ch, gint format, gint width, gint height, gint stride,
+                              gint shmid, gpointer imgdata, gpointer user) {
     (void)format;
     (void)stride;
     (void)shmid;
@@ -120,15 +115,14 @@ static void on_primary_create(SpiceChannel *ch, gint format, gint width, gint he
 
 /* ---- cursor ---- */
 
-static void on_cursor_set(SpiceChannel *ch, gint w, gint h, gint hx, gint hy, gpointer rgba,
-                          gpointer user)
-{
+static void on_cursor_set(SpiceChannel* ch, gint w, gint h, gint hx, gint hy, gpointer rgba,
+                          gpointer user) {
     (void)ch;
     (void)user;
     C.cursor_sets++;
     guint32 sum = 0;
     for (int i = 0; rgba && i < w * h * 4; i++) {
-        sum = sum * 31 + ((guint8 *)rgba)[i];
+        sum = sum * 31 + ((guint8*)rgba)[i];
     }
     json_sep(C.cursor_json, ", ");
     g_string_append_printf(C.cursor_json,
@@ -137,8 +131,7 @@ static void on_cursor_set(SpiceChannel *ch, gint w, gint h, gint hx, gint hy, gp
                            peer_now(), w, h, hx, hy, sum);
 }
 
-static void on_cursor_move(SpiceChannel *ch, gint x, gint y, gpointer user)
-{
+static void on_cursor_move(SpiceChannel* ch, gint x, gint y, gpointer user) {
     (void)ch;
     (void)x;
     (void)y;
@@ -146,8 +139,7 @@ static void on_cursor_move(SpiceChannel *ch, gint x, gint y, gpointer user)
     C.cursor_moves++;
 }
 
-static void on_cursor_hide(SpiceChannel *ch, gpointer user)
-{
+static void on_cursor_hide(SpiceChannel* ch, gpointer user) {
     (void)ch;
     (void)user;
     C.cursor_hides++;
@@ -161,10 +153,9 @@ typedef struct {
 } Key;
 
 /* Set-1 scancodes of a US keyboard. */
-static gboolean char_to_key(char c, Key *k)
-{
-    static const char *lower = "\0\0331234567890-=\b\tqwertyuiop[]\n\0asdfghjkl;'`\0\\zxcvbnm,./";
-    static const char *upper = "\0\033!@#$%^&*()_+\b\tQWERTYUIOP{}\n\0ASDFGHJKL:\"~\0|ZXCVBNM<>?";
+static gboolean char_to_key(char c, Key* k) {
+    static const char* lower = "\0\0331234567890-=\b\tqwertyuiop[]\n\0asdfghjkl;'`\0\\zxcvbnm,./";
+    static const char* upper = "\0\033!@#$%^&*()_+\b\tQWERTYUIOP{}\n\0ASDFGHJKL:\"~\0|ZXCVBNM<>?";
     if (c == ' ') {
         k->code = 0x39;
         k->shift = FALSE;
@@ -187,15 +178,13 @@ static gboolean char_to_key(char c, Key *k)
 
 static guint type_pos;
 
-static void log_key(guint code, gboolean down)
-{
+static void log_key(guint code, gboolean down) {
     json_sep(C.keys_json, ",\n      ");
-    g_string_append_printf(C.keys_json, "{\"t\": %.3f, \"scancode\": %u, \"down\": %s}",
-                           peer_now(), code, down ? "true" : "false");
+    g_string_append_printf(C.keys_json, "{\"t\": %.3f, \"scancode\": %u, \"down\": %s}", peer_now(),
+                           code, down ? "true" : "false");
 }
 
-static gboolean type_next(gpointer data)
-{
+static gboolean type_next(gpointer data) {
     (void)data;
     if (!C.inputs || !C.type_text || type_pos >= strlen(C.type_text)) {
         return G_SOURCE_REMOVE;
@@ -222,15 +211,13 @@ static gboolean type_next(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static gboolean start_typing(gpointer data)
-{
+static gboolean start_typing(gpointer data) {
     (void)data;
     g_timeout_add(30, type_next, NULL);
     return G_SOURCE_REMOVE;
 }
 
-static gboolean mouse_script(gpointer data)
-{
+static gboolean mouse_script(gpointer data) {
     (void)data;
     if (!C.inputs) {
         return G_SOURCE_REMOVE;
@@ -245,8 +232,9 @@ static gboolean mouse_script(gpointer data)
             spice_inputs_channel_motion(C.inputs, 10, 5, 0);
         }
         json_sep(C.mouse_json, ",\n      ");
-        g_string_append_printf(C.mouse_json, "{\"t\": %.3f, \"kind\": \"%s\", \"x\": %d, \"y\": %d}",
-                               peer_now(), mode == SPICE_MOUSE_MODE_CLIENT ? "position" : "motion",
+        g_string_append_printf(C.mouse_json,
+                               "{\"t\": %.3f, \"kind\": \"%s\", \"x\": %d, \"y\": %d}", peer_now(),
+                               mode == SPICE_MOUSE_MODE_CLIENT ? "position" : "motion",
                                mode == SPICE_MOUSE_MODE_CLIENT ? pts[i][0] : 10,
                                mode == SPICE_MOUSE_MODE_CLIENT ? pts[i][1] : 5);
     }
@@ -257,34 +245,32 @@ static gboolean mouse_script(gpointer data)
     spice_inputs_channel_button_release(C.inputs, SPICE_MOUSE_BUTTON_RIGHT,
                                         SPICE_MOUSE_BUTTON_MASK_RIGHT);
     json_sep(C.mouse_json, ",\n      ");
-    g_string_append_printf(C.mouse_json, "{\"t\": %.3f, \"kind\": \"click\", \"buttons\": "
-                                         "[\"left\", \"right\"], \"mode\": %d}",
+    g_string_append_printf(C.mouse_json,
+                           "{\"t\": %.3f, \"kind\": \"click\", \"buttons\": "
+                           "[\"left\", \"right\"], \"mode\": %d}",
                            peer_now(), mode);
     return G_SOURCE_REMOVE;
 }
 
 /* ---- agent: clipboard, files, monitors ---- */
 
-static gboolean on_clipboard_request(SpiceMainChannel *main, guint selection, guint type,
-                                     gpointer user)
-{
+static gboolean on_clipboard_request(SpiceMainChannel* main, guint selection, guint type,
+                                     gpointer user) {
     (void)user;
     if (type != VD_AGENT_CLIPBOARD_UTF8_TEXT || !C.clipboard_text) {
         return FALSE;
     }
-    spice_main_channel_clipboard_selection_notify(main, selection, type,
-                                                  (const guchar *)C.clipboard_text,
-                                                  strlen(C.clipboard_text));
+    spice_main_channel_clipboard_selection_notify(
+        main, selection, type, (const guchar*)C.clipboard_text, strlen(C.clipboard_text));
     C.clipboard_sent = TRUE;
     peer_log("clipboard: sent \"%s\"", C.clipboard_text);
     return TRUE;
 }
 
-static gboolean on_clipboard_grab(SpiceMainChannel *main, guint selection, gpointer types,
-                                  guint ntypes, gpointer user)
-{
+static gboolean on_clipboard_grab(SpiceMainChannel* main, guint selection, gpointer types,
+                                  guint ntypes, gpointer user) {
     (void)user;
-    const guint32 *t = types;
+    const guint32* t = types;
     for (guint i = 0; i < ntypes; i++) {
         if (t[i] == VD_AGENT_CLIPBOARD_UTF8_TEXT) {
             spice_main_channel_clipboard_selection_request(main, selection, t[i]);
@@ -294,9 +280,8 @@ static gboolean on_clipboard_grab(SpiceMainChannel *main, guint selection, gpoin
     return FALSE;
 }
 
-static void on_clipboard_data(SpiceMainChannel *main, guint selection, guint type, gpointer data,
-                              guint size, gpointer user)
-{
+static void on_clipboard_data(SpiceMainChannel* main, guint selection, guint type, gpointer data,
+                              guint size, gpointer user) {
     (void)main;
     (void)selection;
     (void)type;
@@ -306,10 +291,9 @@ static void on_clipboard_data(SpiceMainChannel *main, guint selection, guint typ
     peer_log("clipboard: received \"%s\"", C.clipboard_received);
 }
 
-static void file_copy_done(GObject *src, GAsyncResult *res, gpointer user)
-{
+static void file_copy_done(GObject* src, GAsyncResult* res, gpointer user) {
     (void)user;
-    GError *err = NULL;
+    GError* err = NULL;
     gboolean ok = spice_main_channel_file_copy_finish(SPICE_MAIN_CHANNEL(src), res, &err);
     g_free(C.file_status);
     C.file_status = g_strdup(ok ? "success" : err ? err->message : "failed");
@@ -317,8 +301,7 @@ static void file_copy_done(GObject *src, GAsyncResult *res, gpointer user)
     g_clear_error(&err);
 }
 
-static gboolean agent_actions(gpointer data)
-{
+static gboolean agent_actions(gpointer data) {
     (void)data;
     gboolean agent = FALSE;
     g_object_get(C.main, "agent-connected", &agent, NULL);
@@ -332,9 +315,9 @@ static gboolean agent_actions(gpointer data)
                                                     types, 1);
     }
     if (C.send_file) {
-        GFile *f = g_file_new_for_path(C.send_file);
-        GFile *files[] = {f, NULL};
-        gchar *contents = NULL;
+        GFile* f = g_file_new_for_path(C.send_file);
+        GFile* files[] = {f, NULL};
+        gchar* contents = NULL;
         gsize len = 0;
         if (g_file_get_contents(C.send_file, &contents, &len, NULL)) {
             C.file_sha256 = peer_sha256_hex(contents, len);
@@ -359,9 +342,8 @@ static gboolean agent_actions(gpointer data)
 
 /* ---- audio ---- */
 
-static void on_playback_start(SpicePlaybackChannel *ch, gint format, gint channels, gint rate,
-                              gpointer user)
-{
+static void on_playback_start(SpicePlaybackChannel* ch, gint format, gint channels, gint rate,
+                              gpointer user) {
     (void)ch;
     (void)format;
     (void)user;
@@ -370,8 +352,7 @@ static void on_playback_start(SpicePlaybackChannel *ch, gint format, gint channe
     peer_log("playback: start %d Hz, %d channels", rate, channels);
 }
 
-static void on_playback_data(SpicePlaybackChannel *ch, gpointer data, gint size, gpointer user)
-{
+static void on_playback_data(SpicePlaybackChannel* ch, gpointer data, gint size, gpointer user) {
     (void)ch;
     (void)user;
     C.playback_bytes += (guint64)size;
@@ -380,14 +361,13 @@ static void on_playback_data(SpicePlaybackChannel *ch, gpointer data, gint size,
     }
 }
 
-static gboolean record_tick(gpointer data)
-{
+static gboolean record_tick(gpointer data) {
     (void)data;
     if (!C.record || C.record_rate <= 0) {
         return G_SOURCE_REMOVE;
     }
     int frames = C.record_rate / 50; /* 20 ms */
-    int16_t *buf = g_new(int16_t, (gsize)frames * (gsize)C.record_channels);
+    int16_t* buf = g_new(int16_t, (gsize)frames * (gsize)C.record_channels);
     for (int i = 0; i < frames; i++) {
         double t = (double)(C.record_frames_sent + (guint64)i) / C.record_rate;
         int16_t v = (int16_t)lrint(8000.0 * sin(2 * M_PI * C.record_tone_hz * t));
@@ -395,16 +375,14 @@ static gboolean record_tick(gpointer data)
             buf[i * C.record_channels + c] = v;
         }
     }
-    spice_record_channel_send_data(C.record, buf,
-                                   (gsize)frames * (gsize)C.record_channels * 2, 0);
+    spice_record_channel_send_data(C.record, buf, (gsize)frames * (gsize)C.record_channels * 2, 0);
     C.record_frames_sent += (guint64)frames;
     g_free(buf);
     return G_SOURCE_CONTINUE;
 }
 
-static void on_record_start(SpiceRecordChannel *ch, gint format, gint channels, gint rate,
-                            gpointer user)
-{
+static void on_record_start(SpiceRecordChannel* ch, gint format, gint channels, gint rate,
+                            gpointer user) {
     (void)format;
     (void)user;
     C.record = ch;
@@ -416,8 +394,7 @@ static void on_record_start(SpiceRecordChannel *ch, gint format, gint channels, 
     }
 }
 
-static void on_record_stop(SpiceRecordChannel *ch, gpointer user)
-{
+static void on_record_stop(SpiceRecordChannel* ch, gpointer user) {
     (void)ch;
     (void)user;
     if (C.record_timer) {
@@ -428,18 +405,16 @@ static void on_record_stop(SpiceRecordChannel *ch, gpointer user)
 
 /* ---- port ---- */
 
-static void on_port_data(SpicePortChannel *port, gpointer data, gint size, gpointer user)
-{
+static void on_port_data(SpicePortChannel* port, gpointer data, gint size, gpointer user) {
     (void)port;
     (void)user;
     g_string_append_len(C.port_received, data, size);
     peer_log("port: %d bytes", size);
 }
 
-static void port_written(GObject *src, GAsyncResult *res, gpointer user)
-{
+static void port_written(GObject* src, GAsyncResult* res, gpointer user) {
     (void)user;
-    GError *err = NULL;
+    GError* err = NULL;
     if (spice_port_channel_write_finish(SPICE_PORT_CHANNEL(src), res, &err) < 0) {
         peer_log("port: write failed: %s", err ? err->message : "?");
         g_clear_error(&err);
@@ -449,8 +424,7 @@ static void port_written(GObject *src, GAsyncResult *res, gpointer user)
 static const char port_hello[] = "hello from spicetap-test-client";
 
 /* The guest side opens the port; then the client may write. */
-static void on_port_opened(GObject *obj, GParamSpec *pspec, gpointer user)
-{
+static void on_port_opened(GObject* obj, GParamSpec* pspec, gpointer user) {
     (void)pspec;
     (void)user;
     gboolean opened = FALSE;
@@ -460,8 +434,8 @@ static void on_port_opened(GObject *obj, GParamSpec *pspec, gpointer user)
     peer_log("port %s: opened %d", C.port_name ? C.port_name : "?", opened);
     if (opened && !C.port_opened) {
         C.port_opened = TRUE;
-        spice_port_channel_write_async(SPICE_PORT_CHANNEL(obj), port_hello,
-                                       sizeof(port_hello) - 1, NULL, port_written, NULL);
+        spice_port_channel_write_async(SPICE_PORT_CHANNEL(obj), port_hello, sizeof(port_hello) - 1,
+                                       NULL, port_written, NULL);
     }
 }
 
@@ -469,31 +443,33 @@ static void on_port_opened(GObject *obj, GParamSpec *pspec, gpointer user)
 
 static void finish(void);
 
-static gboolean finish_cb(gpointer data)
-{
+static gboolean finish_cb(gpointer data) {
     (void)data;
     finish();
     return G_SOURCE_REMOVE;
 }
 
-static void on_channel_event(SpiceChannel *ch, SpiceChannelEvent ev, gpointer user)
-{
+static void on_channel_event(SpiceChannel* ch, SpiceChannelEvent ev, gpointer user) {
     (void)user;
     int type, id;
     g_object_get(ch, "channel-type", &type, "channel-id", &id, NULL);
-    const GError *err = spice_channel_get_error(ch);
+    const GError* err = spice_channel_get_error(ch);
     peer_log("channel %s %d: event %d%s%s", channel_type_name(type), id, ev, err ? ": " : "",
              err ? err->message : "");
     if (ev == SPICE_CHANNEL_OPENED) {
         if (type == SPICE_CHANNEL_DISPLAY) {
             if (C.preferred_compression) {
                 static const struct {
-                    const char *name;
+                    const char* name;
                     int value;
-                } t[] = {{"off", SPICE_IMAGE_COMPRESSION_OFF},   {"auto_glz", SPICE_IMAGE_COMPRESSION_AUTO_GLZ},
-                         {"auto_lz", SPICE_IMAGE_COMPRESSION_AUTO_LZ}, {"quic", SPICE_IMAGE_COMPRESSION_QUIC},
-                         {"glz", SPICE_IMAGE_COMPRESSION_GLZ},   {"lz", SPICE_IMAGE_COMPRESSION_LZ},
+                } t[] = {{"off", SPICE_IMAGE_COMPRESSION_OFF},
+                         {"auto_glz", SPICE_IMAGE_COMPRESSION_AUTO_GLZ},
+                         {"auto_lz", SPICE_IMAGE_COMPRESSION_AUTO_LZ},
+                         {"quic", SPICE_IMAGE_COMPRESSION_QUIC},
+                         {"glz", SPICE_IMAGE_COMPRESSION_GLZ},
+                         {"lz", SPICE_IMAGE_COMPRESSION_LZ},
                          {"lz4", SPICE_IMAGE_COMPRESSION_LZ4}};
+
                 for (gsize i = 0; i < G_N_ELEMENTS(t); i++) {
                     if (!strcmp(t[i].name, C.preferred_compression)) {
                         spice_display_channel_change_preferred_compression(ch, t[i].value);
@@ -502,16 +478,19 @@ static void on_channel_event(SpiceChannel *ch, SpiceChannelEvent ev, gpointer us
             }
             if (C.video_codec) {
                 static const struct {
-                    const char *name;
+                    const char* name;
                     gint value;
-                } v[] = {{"mjpeg", SPICE_VIDEO_CODEC_TYPE_MJPEG}, {"vp8", SPICE_VIDEO_CODEC_TYPE_VP8},
-                         {"vp9", SPICE_VIDEO_CODEC_TYPE_VP9},     {"h264", SPICE_VIDEO_CODEC_TYPE_H264},
+                } v[] = {{"mjpeg", SPICE_VIDEO_CODEC_TYPE_MJPEG},
+                         {"vp8", SPICE_VIDEO_CODEC_TYPE_VP8},
+                         {"vp9", SPICE_VIDEO_CODEC_TYPE_VP9},
+                         {"h264", SPICE_VIDEO_CODEC_TYPE_H264},
                          {"h265", SPICE_VIDEO_CODEC_TYPE_H265}};
+
                 for (gsize i = 0; i < G_N_ELEMENTS(v); i++) {
                     if (!strcmp(v[i].name, C.video_codec)) {
-                        GError *e = NULL;
-                        if (!spice_display_channel_change_preferred_video_codec_types(ch, &v[i].value,
-                                                                                     1, &e)) {
+                        GError* e = NULL;
+                        if (!spice_display_channel_change_preferred_video_codec_types(
+                                ch, &v[i].value, 1, &e)) {
                             peer_log("video codec %s: %s", C.video_codec, e ? e->message : "?");
                             g_clear_error(&e);
                         }
@@ -535,8 +514,9 @@ static void on_channel_event(SpiceChannel *ch, SpiceChannelEvent ev, gpointer us
         }
     } else if (ev != SPICE_CHANNEL_CLOSED && ev != SPICE_CHANNEL_SWITCHING) {
         json_sep(C.errors_json, ", ");
-        g_string_append_printf(C.errors_json, "{\"channel\": \"%s\", \"id\": %d, \"event\": %d, "
-                                              "\"message\": ",
+        g_string_append_printf(C.errors_json,
+                               "{\"channel\": \"%s\", \"id\": %d, \"event\": %d, "
+                               "\"message\": ",
                                channel_type_name(type), id, ev);
         peer_json_string(C.errors_json, err ? err->message : "", -1);
         g_string_append(C.errors_json, "}");
@@ -547,8 +527,7 @@ static void on_channel_event(SpiceChannel *ch, SpiceChannelEvent ev, gpointer us
     }
 }
 
-static void on_channel_new(SpiceSession *s, SpiceChannel *ch, gpointer user)
-{
+static void on_channel_new(SpiceSession* s, SpiceChannel* ch, gpointer user) {
     (void)s;
     (void)user;
     int type, id;
@@ -559,51 +538,52 @@ static void on_channel_new(SpiceSession *s, SpiceChannel *ch, gpointer user)
                            channel_type_name(type), id);
     g_signal_connect(ch, "channel-event", G_CALLBACK(on_channel_event), NULL);
     switch (type) {
-    case SPICE_CHANNEL_MAIN:
-        C.main = SPICE_MAIN_CHANNEL(ch);
-        g_signal_connect(ch, "main-clipboard-selection-request", G_CALLBACK(on_clipboard_request),
-                         NULL);
-        g_signal_connect(ch, "main-clipboard-selection-grab", G_CALLBACK(on_clipboard_grab), NULL);
-        g_signal_connect(ch, "main-clipboard-selection", G_CALLBACK(on_clipboard_data), NULL);
-        return; /* spice_session_connect() connects it */
-    case SPICE_CHANNEL_DISPLAY:
-        if (id < MAX_DISPLAYS) {
-            C.display[id] = ch;
-        }
-        g_signal_connect(ch, "display-primary-create", G_CALLBACK(on_primary_create), NULL);
-        break;
-    case SPICE_CHANNEL_INPUTS:
-        C.inputs = SPICE_INPUTS_CHANNEL(ch);
-        break;
-    case SPICE_CHANNEL_CURSOR:
-        g_signal_connect(ch, "cursor-set", G_CALLBACK(on_cursor_set), NULL);
-        g_signal_connect(ch, "cursor-move", G_CALLBACK(on_cursor_move), NULL);
-        g_signal_connect(ch, "cursor-hide", G_CALLBACK(on_cursor_hide), NULL);
-        break;
-    case SPICE_CHANNEL_PLAYBACK:
-        g_signal_connect(ch, "playback-start", G_CALLBACK(on_playback_start), NULL);
-        g_signal_connect(ch, "playback-data", G_CALLBACK(on_playback_data), NULL);
-        break;
-    case SPICE_CHANNEL_RECORD:
-        g_signal_connect(ch, "record-start", G_CALLBACK(on_record_start), NULL);
-        g_signal_connect(ch, "record-stop", G_CALLBACK(on_record_stop), NULL);
-        break;
-    case SPICE_CHANNEL_PORT:
-        g_signal_connect(ch, "port-data", G_CALLBACK(on_port_data), NULL);
-        g_signal_connect(ch, "notify::port-opened", G_CALLBACK(on_port_opened), NULL);
-        break;
-    default: break;
+        case SPICE_CHANNEL_MAIN:
+            C.main = SPICE_MAIN_CHANNEL(ch);
+            g_signal_connect(ch, "main-clipboard-selection-request",
+                             G_CALLBACK(on_clipboard_request), NULL);
+            g_signal_connect(ch, "main-clipboard-selection-grab", G_CALLBACK(on_clipboard_grab),
+                             NULL);
+            g_signal_connect(ch, "main-clipboard-selection", G_CALLBACK(on_clipboard_data), NULL);
+            return; /* spice_session_connect() connects it */
+        case SPICE_CHANNEL_DISPLAY:
+            if (id < MAX_DISPLAYS) {
+                C.display[id] = ch;
+            }
+            g_signal_connect(ch, "display-primary-create", G_CALLBACK(on_primary_create), NULL);
+            break;
+        case SPICE_CHANNEL_INPUTS:
+            C.inputs = SPICE_INPUTS_CHANNEL(ch);
+            break;
+        case SPICE_CHANNEL_CURSOR:
+            g_signal_connect(ch, "cursor-set", G_CALLBACK(on_cursor_set), NULL);
+            g_signal_connect(ch, "cursor-move", G_CALLBACK(on_cursor_move), NULL);
+            g_signal_connect(ch, "cursor-hide", G_CALLBACK(on_cursor_hide), NULL);
+            break;
+        case SPICE_CHANNEL_PLAYBACK:
+            g_signal_connect(ch, "playback-start", G_CALLBACK(on_playback_start), NULL);
+            g_signal_connect(ch, "playback-data", G_CALLBACK(on_playback_data), NULL);
+            break;
+        case SPICE_CHANNEL_RECORD:
+            g_signal_connect(ch, "record-start", G_CALLBACK(on_record_start), NULL);
+            g_signal_connect(ch, "record-stop", G_CALLBACK(on_record_stop), NULL);
+            break;
+        case SPICE_CHANNEL_PORT:
+            g_signal_connect(ch, "port-data", G_CALLBACK(on_port_data), NULL);
+            g_signal_connect(ch, "notify::port-opened", G_CALLBACK(on_port_opened), NULL);
+            break;
+        default:
+            break;
     }
     spice_channel_connect(ch);
 }
 
 /* ---- end ---- */
 
-static void write_manifest(void)
-{
-    GString *m = g_string_new("{\n  \"role\": \"client\",\n");
-    g_string_append_printf(m, "  \"host\": \"%s\",\n  \"port\": %d,\n  \"tls_port\": %d,\n",
-                           C.host, C.port, C.tls_port);
+static void write_manifest(void) {
+    GString* m = g_string_new("{\n  \"role\": \"client\",\n");
+    g_string_append_printf(m, "  \"host\": \"%s\",\n  \"port\": %d,\n  \"tls_port\": %d,\n", C.host,
+                           C.port, C.tls_port);
     g_string_append(m, "  \"preferred_compression\": ");
     C.preferred_compression ? peer_json_string(m, C.preferred_compression, -1)
                             : (void)g_string_append(m, "null");
@@ -617,8 +597,9 @@ static void write_manifest(void)
         if (!C.display[i] || !spice_display_channel_get_primary(C.display[i], 0, &p)) {
             continue;
         }
-        g_string_append_printf(m, "%s\n    {\"id\": %d, \"width\": %d, \"height\": %d, \"png\": "
-                                  "\"display-%d.png\"}",
+        g_string_append_printf(m,
+                               "%s\n    {\"id\": %d, \"width\": %d, \"height\": %d, \"png\": "
+                               "\"display-%d.png\"}",
                                first ? "" : ",", i, p.width, p.height, i);
         first = FALSE;
     }
@@ -638,11 +619,13 @@ static void write_manifest(void)
                          : (void)g_string_append(m, "null");
     g_string_append(m, "},\n  \"file\": ");
     if (C.send_file) {
-        char *base = g_path_get_basename(C.send_file);
+        char* base = g_path_get_basename(C.send_file);
         g_string_append(m, "{\"name\": ");
         peer_json_string(m, base, -1);
-        g_string_append_printf(m, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": \"%s\", "
-                                  "\"status\": ",
+        g_string_append_printf(m,
+                               ", \"size\": %" G_GINT64_FORMAT
+                               ", \"sha256\": \"%s\", "
+                               "\"status\": ",
                                C.file_size, C.file_sha256 ? C.file_sha256 : "");
         peer_json_string(m, C.file_status ? C.file_status : "not started", -1);
         g_string_append(m, "}");
@@ -653,18 +636,20 @@ static void write_manifest(void)
     g_string_append_printf(m, ",\n  \"monitors_config_sent\": %s,\n",
                            C.monitors_sent ? "true" : "false");
     double hz = C.playback_channels > 0
-                    ? peer_estimate_tone_hz((const int16_t *)(void *)C.playback_pcm->data,
+                    ? peer_estimate_tone_hz((const int16_t*)(void*)C.playback_pcm->data,
                                             C.playback_pcm->len / 2 / (guint)C.playback_channels,
                                             C.playback_channels, C.playback_rate)
                     : 0.0;
-    g_string_append_printf(m,
-                           "  \"playback\": {\"rate\": %d, \"channels\": %d, \"bytes\": %" G_GUINT64_FORMAT
-                           ", \"tone_hz_estimate\": %.1f},\n",
-                           C.playback_rate, C.playback_channels, C.playback_bytes, hz);
+    g_string_append_printf(
+        m,
+        "  \"playback\": {\"rate\": %d, \"channels\": %d, \"bytes\": %" G_GUINT64_FORMAT
+        ", \"tone_hz_estimate\": %.1f},\n",
+        C.playback_rate, C.playback_channels, C.playback_bytes, hz);
     g_string_append_printf(m,
                            "  \"record\": {\"rate\": %d, \"channels\": %d, \"tone_hz\": %d, "
                            "\"frames_sent\": %" G_GUINT64_FORMAT "},\n",
-                           C.record_rate, C.record_channels, C.record_tone_hz, C.record_frames_sent);
+                           C.record_rate, C.record_channels, C.record_tone_hz,
+                           C.record_frames_sent);
     g_string_append(m, "  \"port\": {\"name\": ");
     C.port_name ? peer_json_string(m, C.port_name, -1) : (void)g_string_append(m, "null");
     g_string_append(m, ", \"sent\": ");
@@ -672,21 +657,20 @@ static void write_manifest(void)
     g_string_append(m, ", \"received\": ");
     peer_json_string(m, C.port_received->str, (gssize)C.port_received->len);
     g_string_append_printf(m, "},\n  \"errors\": [%s]\n}\n", C.errors_json->str);
-    char *path = g_build_filename(C.out_dir, "client-manifest.json", NULL);
+    char* path = g_build_filename(C.out_dir, "client-manifest.json", NULL);
     peer_write_text(path, m);
     g_free(path);
     g_string_free(m, TRUE);
 }
 
-static void finish(void)
-{
+static void finish(void) {
     if (C.finished) {
         return;
     }
     C.finished = TRUE;
     for (int i = 0; i < MAX_DISPLAYS; i++) {
         if (C.display[i]) {
-            char *name = g_strdup_printf("display-%d.png", i);
+            char* name = g_strdup_printf("display-%d.png", i);
             if (!dump_display(i, name)) {
                 C.exit_code = 1;
             }
@@ -698,8 +682,7 @@ static void finish(void)
     g_main_loop_quit(C.loop);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     g_set_prgname("spicetap-test-client");
     C.host = g_strdup("127.0.0.1");
     C.duration = 5.0;
@@ -726,9 +709,9 @@ int main(int argc, char **argv)
          "comma-separated seconds after connect to also dump PNGs", "T,..."},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    GOptionContext *oc = g_option_context_new("- headless SPICE test client");
+    GOptionContext* oc = g_option_context_new("- headless SPICE test client");
     g_option_context_add_main_entries(oc, entries, NULL);
-    GError *err = NULL;
+    GError* err = NULL;
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         fprintf(stderr, "spicetap-test-client: %s\n", err->message);
         return 2;
@@ -753,8 +736,8 @@ int main(int argc, char **argv)
     C.playback_pcm = g_byte_array_new();
     C.snapshots = g_array_new(FALSE, FALSE, sizeof(double));
     if (C.snapshot_at) {
-        char **parts = g_strsplit(C.snapshot_at, ",", -1);
-        for (char **p = parts; *p; p++) {
+        char** parts = g_strsplit(C.snapshot_at, ",", -1);
+        for (char** p = parts; *p; p++) {
             double t = g_ascii_strtod(*p, NULL);
             if (t > 0) {
                 g_array_append_val(C.snapshots, t);
@@ -767,12 +750,12 @@ int main(int argc, char **argv)
     C.session = spice_session_new();
     g_object_set(C.session, "host", C.host, "enable-audio", TRUE, NULL);
     if (C.port > 0) {
-        char *p = g_strdup_printf("%d", C.port);
+        char* p = g_strdup_printf("%d", C.port);
         g_object_set(C.session, "port", p, NULL);
         g_free(p);
     }
     if (C.tls_port > 0) {
-        char *p = g_strdup_printf("%d", C.tls_port);
+        char* p = g_strdup_printf("%d", C.tls_port);
         g_object_set(C.session, "tls-port", p, NULL);
         g_free(p);
     }

@@ -1,12 +1,12 @@
 /* SpiceCoreInterface on the GLib main loop, as QEMU provides one: timers and fd watches. */
-#include "server.h"
-
 #include <glib-unix.h>
+
+#include "server.h"
 
 struct SpiceTimer {
     SpiceTimerFunc func;
-    void *opaque;
-    GSource *source;
+    void* opaque;
+    GSource* source;
 };
 
 typedef struct {
@@ -14,34 +14,33 @@ typedef struct {
     gpointer tag;
     int fd;
     SpiceWatchFunc func;
-    void *opaque;
+    void* opaque;
 } WatchSource;
 
 struct SpiceWatch {
-    WatchSource *src;
+    WatchSource* src;
 };
 
-static GMainContext *ctx(void) { return g_main_context_default(); }
+static GMainContext* ctx(void) {
+    return g_main_context_default();
+}
 
-static gboolean timer_fire(gpointer data)
-{
-    SpiceTimer *t = data;
+static gboolean timer_fire(gpointer data) {
+    SpiceTimer* t = data;
     g_source_unref(t->source);
     t->source = NULL;
     t->func(t->opaque);
     return G_SOURCE_REMOVE;
 }
 
-static SpiceTimer *timer_add(SpiceTimerFunc func, void *opaque)
-{
-    SpiceTimer *t = g_new0(SpiceTimer, 1);
+static SpiceTimer* timer_add(SpiceTimerFunc func, void* opaque) {
+    SpiceTimer* t = g_new0(SpiceTimer, 1);
     t->func = func;
     t->opaque = opaque;
     return t;
 }
 
-static void timer_cancel(SpiceTimer *t)
-{
+static void timer_cancel(SpiceTimer* t) {
     if (t->source) {
         g_source_destroy(t->source);
         g_source_unref(t->source);
@@ -49,22 +48,19 @@ static void timer_cancel(SpiceTimer *t)
     }
 }
 
-static void timer_start(SpiceTimer *t, uint32_t ms)
-{
+static void timer_start(SpiceTimer* t, uint32_t ms) {
     timer_cancel(t);
     t->source = g_timeout_source_new(ms);
     g_source_set_callback(t->source, timer_fire, t, NULL);
     g_source_attach(t->source, ctx());
 }
 
-static void timer_remove(SpiceTimer *t)
-{
+static void timer_remove(SpiceTimer* t) {
     timer_cancel(t);
     g_free(t);
 }
 
-static GIOCondition to_condition(int mask)
-{
+static GIOCondition to_condition(int mask) {
     GIOCondition c = 0;
     if (mask & SPICE_WATCH_EVENT_READ) {
         c |= G_IO_IN;
@@ -75,11 +71,10 @@ static GIOCondition to_condition(int mask)
     return c;
 }
 
-static gboolean watch_dispatch(GSource *source, GSourceFunc cb, gpointer data)
-{
+static gboolean watch_dispatch(GSource* source, GSourceFunc cb, gpointer data) {
     (void)cb;
     (void)data;
-    WatchSource *w = (WatchSource *)source;
+    WatchSource* w = (WatchSource*)source;
     GIOCondition rev = g_source_query_unix_fd(source, w->tag);
     int ev = 0;
     if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR)) {
@@ -96,10 +91,9 @@ static gboolean watch_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 
 static GSourceFuncs watch_funcs = {.dispatch = watch_dispatch};
 
-static SpiceWatch *watch_add(int fd, int mask, SpiceWatchFunc func, void *opaque)
-{
-    SpiceWatch *w = g_new0(SpiceWatch, 1);
-    w->src = (WatchSource *)g_source_new(&watch_funcs, sizeof(WatchSource));
+static SpiceWatch* watch_add(int fd, int mask, SpiceWatchFunc func, void* opaque) {
+    SpiceWatch* w = g_new0(SpiceWatch, 1);
+    w->src = (WatchSource*)g_source_new(&watch_funcs, sizeof(WatchSource));
     w->src->fd = fd;
     w->src->func = func;
     w->src->opaque = opaque;
@@ -108,27 +102,23 @@ static SpiceWatch *watch_add(int fd, int mask, SpiceWatchFunc func, void *opaque
     return w;
 }
 
-static void watch_update_mask(SpiceWatch *w, int mask)
-{
+static void watch_update_mask(SpiceWatch* w, int mask) {
     g_source_modify_unix_fd(&w->src->source, w->src->tag, to_condition(mask));
 }
 
-static void watch_remove(SpiceWatch *w)
-{
+static void watch_remove(SpiceWatch* w) {
     g_source_destroy(&w->src->source);
     g_source_unref(&w->src->source);
     g_free(w);
 }
 
-static const char *channel_name(int type)
-{
-    static const char *names[] = {"", "main", "display", "inputs", "cursor", "playback",
-                                  "record", "tunnel", "smartcard", "usbredir", "port", "webdav"};
+static const char* channel_name(int type) {
+    static const char* names[] = {"",       "main",   "display",   "inputs",   "cursor", "playback",
+                                  "record", "tunnel", "smartcard", "usbredir", "port",   "webdav"};
     return type > 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : "unknown";
 }
 
-static gboolean quit_idle(gpointer data)
-{
+static gboolean quit_idle(gpointer data) {
     (void)data;
     peer_log("client disconnected from the main channel");
     g_main_loop_quit(S.loop);
@@ -136,12 +126,11 @@ static gboolean quit_idle(gpointer data)
 }
 
 /* Called from the main thread and from spice-server's worker threads. */
-static void channel_event(int event, SpiceChannelEventInfo *info)
-{
-    const char *what = event == SPICE_CHANNEL_EVENT_CONNECTED     ? "connected"
-                       : event == SPICE_CHANNEL_EVENT_INITIALIZED ? "initialized"
+static void channel_event(int event, SpiceChannelEventInfo* info) {
+    const char* what = event == SPICE_CHANNEL_EVENT_CONNECTED      ? "connected"
+                       : event == SPICE_CHANNEL_EVENT_INITIALIZED  ? "initialized"
                        : event == SPICE_CHANNEL_EVENT_DISCONNECTED ? "disconnected"
-                                                                    : NULL;
+                                                                   : NULL;
     if (!what) {
         return;
     }
@@ -165,9 +154,8 @@ static void channel_event(int event, SpiceChannelEventInfo *info)
     }
 }
 
-SpiceCoreInterface *core_glib_new(void)
-{
-    SpiceCoreInterface *core = g_new0(SpiceCoreInterface, 1);
+SpiceCoreInterface* core_glib_new(void) {
+    SpiceCoreInterface* core = g_new0(SpiceCoreInterface, 1);
     core->base.major_version = SPICE_INTERFACE_CORE_MAJOR;
     core->base.minor_version = SPICE_INTERFACE_CORE_MINOR;
     core->timer_add = timer_add;

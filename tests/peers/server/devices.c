@@ -1,24 +1,24 @@
 /* The rest of the "guest": keyboard, tablet and mouse, playback and record, the VD agent
  * on its char device, and a named port channel. */
-#include "server.h"
-
 #include <errno.h>
 #include <math.h>
 #include <spice/protocol.h>
 #include <spice/vd_agent.h>
 #include <string.h>
 
+#include "server.h"
+
 /* ---- inputs ---- */
 
-static GByteArray *scancodes;
-static GString *mouse_json;
+static GByteArray* scancodes;
+static GString* mouse_json;
 
-static void mouse_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void mouse_log(const char *fmt, ...)
-{
+static void mouse_log(const char* fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static void mouse_log(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *s = g_strdup_vprintf(fmt, ap);
+    char* s = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     if (mouse_json->len) {
         g_string_append(mouse_json, ",\n      ");
@@ -27,20 +27,19 @@ static void mouse_log(const char *fmt, ...)
     g_free(s);
 }
 
-static void kbd_push(SpiceKbdInstance *sin, uint8_t frag)
-{
+static void kbd_push(SpiceKbdInstance* sin, uint8_t frag) {
     (void)sin;
     g_byte_array_append(scancodes, &frag, 1);
 }
 
-static uint8_t kbd_leds(SpiceKbdInstance *sin)
-{
+static uint8_t kbd_leds(SpiceKbdInstance* sin) {
     (void)sin;
     return 0;
 }
 
 static const SpiceKbdInterface kbd_sif = {
-    .base = {.type = SPICE_INTERFACE_KEYBOARD, .description = "test keyboard",
+    .base = {.type = SPICE_INTERFACE_KEYBOARD,
+             .description = "test keyboard",
              .major_version = SPICE_INTERFACE_KEYBOARD_MAJOR,
              .minor_version = SPICE_INTERFACE_KEYBOARD_MINOR},
     .push_scan_freg = kbd_push,
@@ -48,21 +47,20 @@ static const SpiceKbdInterface kbd_sif = {
 };
 static SpiceKbdInstance kbd = {.base = {.sif = &kbd_sif.base}};
 
-static void mouse_motion(SpiceMouseInstance *sin, int dx, int dy, int dz, uint32_t buttons)
-{
+static void mouse_motion(SpiceMouseInstance* sin, int dx, int dy, int dz, uint32_t buttons) {
     (void)sin;
     mouse_log("\"kind\": \"motion\", \"dx\": %d, \"dy\": %d, \"dz\": %d, \"buttons\": %u", dx, dy,
               dz, buttons);
 }
 
-static void mouse_buttons(SpiceMouseInstance *sin, uint32_t buttons)
-{
+static void mouse_buttons(SpiceMouseInstance* sin, uint32_t buttons) {
     (void)sin;
     mouse_log("\"kind\": \"buttons\", \"buttons\": %u", buttons);
 }
 
 static const SpiceMouseInterface mouse_sif = {
-    .base = {.type = SPICE_INTERFACE_MOUSE, .description = "test mouse",
+    .base = {.type = SPICE_INTERFACE_MOUSE,
+             .description = "test mouse",
              .major_version = SPICE_INTERFACE_MOUSE_MAJOR,
              .minor_version = SPICE_INTERFACE_MOUSE_MINOR},
     .motion = mouse_motion,
@@ -70,32 +68,29 @@ static const SpiceMouseInterface mouse_sif = {
 };
 static SpiceMouseInstance mouse = {.base = {.sif = &mouse_sif.base}};
 
-static void tablet_size(SpiceTabletInstance *sin, int w, int h)
-{
+static void tablet_size(SpiceTabletInstance* sin, int w, int h) {
     (void)sin;
     mouse_log("\"kind\": \"logical_size\", \"width\": %d, \"height\": %d", w, h);
 }
 
-static void tablet_position(SpiceTabletInstance *sin, int x, int y, uint32_t buttons)
-{
+static void tablet_position(SpiceTabletInstance* sin, int x, int y, uint32_t buttons) {
     (void)sin;
     mouse_log("\"kind\": \"position\", \"x\": %d, \"y\": %d, \"buttons\": %u", x, y, buttons);
 }
 
-static void tablet_wheel(SpiceTabletInstance *sin, int motion, uint32_t buttons)
-{
+static void tablet_wheel(SpiceTabletInstance* sin, int motion, uint32_t buttons) {
     (void)sin;
     mouse_log("\"kind\": \"wheel\", \"motion\": %d, \"buttons\": %u", motion, buttons);
 }
 
-static void tablet_buttons(SpiceTabletInstance *sin, uint32_t buttons)
-{
+static void tablet_buttons(SpiceTabletInstance* sin, uint32_t buttons) {
     (void)sin;
     mouse_log("\"kind\": \"buttons\", \"buttons\": %u", buttons);
 }
 
 static const SpiceTabletInterface tablet_sif = {
-    .base = {.type = SPICE_INTERFACE_TABLET, .description = "test tablet",
+    .base = {.type = SPICE_INTERFACE_TABLET,
+             .description = "test tablet",
              .major_version = SPICE_INTERFACE_TABLET_MAJOR,
              .minor_version = SPICE_INTERFACE_TABLET_MINOR},
     .set_logical_size = tablet_size,
@@ -106,10 +101,9 @@ static const SpiceTabletInterface tablet_sif = {
 static SpiceTabletInstance tablet = {.base = {.sif = &tablet_sif.base}};
 
 /* Set-1 make codes of a US keyboard, unshifted and shifted. */
-static char scancode_char(uint8_t code, gboolean shift)
-{
-    static const char *lower = "\0\0331234567890-=\b\tqwertyuiop[]\n\0asdfghjkl;'`\0\\zxcvbnm,./";
-    static const char *upper = "\0\033!@#$%^&*()_+\b\tQWERTYUIOP{}\n\0ASDFGHJKL:\"~\0|ZXCVBNM<>?";
+static char scancode_char(uint8_t code, gboolean shift) {
+    static const char* lower = "\0\0331234567890-=\b\tqwertyuiop[]\n\0asdfghjkl;'`\0\\zxcvbnm,./";
+    static const char* upper = "\0\033!@#$%^&*()_+\b\tQWERTYUIOP{}\n\0ASDFGHJKL:\"~\0|ZXCVBNM<>?";
     if (code == 0x39) {
         return ' ';
     }
@@ -119,9 +113,8 @@ static char scancode_char(uint8_t code, gboolean shift)
     return 0;
 }
 
-static void write_keys(GString *m)
-{
-    GString *text = g_string_new(NULL);
+static void write_keys(GString* m) {
+    GString* text = g_string_new(NULL);
     gboolean shift = FALSE, extended = FALSE;
     g_string_append(m, "  \"keys\": {\"scancodes\": [");
     for (guint i = 0; i < scancodes->len; i++) {
@@ -153,34 +146,35 @@ static void write_keys(GString *m)
 
 static SpicePlaybackInstance playback;
 static SpiceRecordInstance record;
-static SpiceTimer *audio_timer;
+static SpiceTimer* audio_timer;
 static uint32_t playback_rate, record_rate;
 static uint64_t playback_frames_sent;
 static gint64 playback_last_us;
 static double playback_due;
-static GArray *record_samples; /* int16 stereo */
+static GArray* record_samples; /* int16 stereo */
 
 static const SpicePlaybackInterface playback_sif = {
-    .base = {.type = SPICE_INTERFACE_PLAYBACK, .description = "test playback",
+    .base = {.type = SPICE_INTERFACE_PLAYBACK,
+             .description = "test playback",
              .major_version = SPICE_INTERFACE_PLAYBACK_MAJOR,
              .minor_version = SPICE_INTERFACE_PLAYBACK_MINOR},
 };
 
 static const SpiceRecordInterface record_sif = {
-    .base = {.type = SPICE_INTERFACE_RECORD, .description = "test record",
+    .base = {.type = SPICE_INTERFACE_RECORD,
+             .description = "test record",
              .major_version = SPICE_INTERFACE_RECORD_MAJOR,
              .minor_version = SPICE_INTERFACE_RECORD_MINOR},
 };
 
-static void audio_tick(void *opaque)
-{
+static void audio_tick(void* opaque) {
     (void)opaque;
     gint64 now = g_get_monotonic_time();
     if (playback_last_us) {
         playback_due += (double)(now - playback_last_us) * playback_rate / 1e6;
     }
     playback_last_us = now;
-    static uint32_t *frame;
+    static uint32_t* frame;
     static uint32_t n;
     for (;;) {
         if (!frame) {
@@ -219,52 +213,49 @@ static void audio_tick(void *opaque)
 /* ---- VD agent ---- */
 
 static SpiceCharDeviceInstance agent_sin;
-static GByteArray *agent_out;  /* chunks waiting for spice-server to read */
-static GByteArray *agent_in;   /* message stream from the client, chunk headers removed */
+static GByteArray* agent_out; /* chunks waiting for spice-server to read */
+static GByteArray* agent_in;  /* message stream from the client, chunk headers removed */
 static uint32_t agent_chunk_left;
-static GByteArray *agent_chunk_hdr;
+static GByteArray* agent_chunk_hdr;
 static uint32_t client_caps;
 static gboolean client_caps_seen;
-static GString *agent_json;
+static GString* agent_json;
 static char *clipboard_from_client, *clipboard_sent;
-static GString *files_json;
-static GString *monitors_json;
+static GString* files_json;
+static GString* monitors_json;
 static int agent_msgs_in[VD_AGENT_END_MESSAGE + 1], agent_msgs_out[VD_AGENT_END_MESSAGE + 1];
 
 typedef struct {
     uint32_t id;
-    char *name;
+    char* name;
     uint64_t size, got;
-    FILE *f;
-    GChecksum *sum;
+    FILE* f;
+    GChecksum* sum;
 } Xfer;
-static GHashTable *xfers;
 
-static const uint32_t agent_caps = (1u << VD_AGENT_CAP_MONITORS_CONFIG) |
-                                   (1u << VD_AGENT_CAP_REPLY) |
-                                   (1u << VD_AGENT_CAP_CLIPBOARD_BY_DEMAND) |
-                                   (1u << VD_AGENT_CAP_CLIPBOARD_SELECTION) |
-                                   (1u << VD_AGENT_CAP_SPARSE_MONITORS_CONFIG) |
-                                   (1u << VD_AGENT_CAP_GUEST_LINEEND_LF) |
-                                   (1u << VD_AGENT_CAP_MAX_CLIPBOARD);
+static GHashTable* xfers;
 
-static gboolean selection_prefix(void)
-{
+static const uint32_t agent_caps =
+    (1u << VD_AGENT_CAP_MONITORS_CONFIG) | (1u << VD_AGENT_CAP_REPLY) |
+    (1u << VD_AGENT_CAP_CLIPBOARD_BY_DEMAND) | (1u << VD_AGENT_CAP_CLIPBOARD_SELECTION) |
+    (1u << VD_AGENT_CAP_SPARSE_MONITORS_CONFIG) | (1u << VD_AGENT_CAP_GUEST_LINEEND_LF) |
+    (1u << VD_AGENT_CAP_MAX_CLIPBOARD);
+
+static gboolean selection_prefix(void) {
     return client_caps_seen && (client_caps & (1u << VD_AGENT_CAP_CLIPBOARD_SELECTION));
 }
 
-static void agent_send(uint32_t type, const void *data, uint32_t size)
-{
+static void agent_send(uint32_t type, const void* data, uint32_t size) {
     VDAgentMessage msg = {.protocol = VD_AGENT_PROTOCOL, .type = type, .size = size};
-    GByteArray *whole = g_byte_array_new();
-    g_byte_array_append(whole, (const guint8 *)&msg, sizeof(msg));
+    GByteArray* whole = g_byte_array_new();
+    g_byte_array_append(whole, (const guint8*)&msg, sizeof(msg));
     if (size) {
         g_byte_array_append(whole, data, size);
     }
     for (guint off = 0; off < whole->len;) {
         uint32_t n = MIN(whole->len - off, VD_AGENT_MAX_DATA_SIZE);
         VDIChunkHeader ch = {.port = VDP_CLIENT_PORT, .size = n};
-        g_byte_array_append(agent_out, (const guint8 *)&ch, sizeof(ch));
+        g_byte_array_append(agent_out, (const guint8*)&ch, sizeof(ch));
         g_byte_array_append(agent_out, whole->data + off, n);
         off += n;
     }
@@ -275,16 +266,14 @@ static void agent_send(uint32_t type, const void *data, uint32_t size)
     spice_server_char_device_wakeup(&agent_sin);
 }
 
-static void agent_announce(gboolean request)
-{
+static void agent_announce(gboolean request) {
     uint32_t body[2] = {request, agent_caps};
     agent_send(VD_AGENT_ANNOUNCE_CAPABILITIES, body, sizeof(body));
 }
 
 /* Clipboard messages carry a 4-byte selection prefix when both sides have the cap. */
-static void agent_send_clipboard(uint32_t type, const void *payload, uint32_t len)
-{
-    GByteArray *b = g_byte_array_new();
+static void agent_send_clipboard(uint32_t type, const void* payload, uint32_t len) {
+    GByteArray* b = g_byte_array_new();
     if (selection_prefix()) {
         uint8_t sel[4] = {VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD, 0, 0, 0};
         g_byte_array_append(b, sel, 4);
@@ -294,12 +283,12 @@ static void agent_send_clipboard(uint32_t type, const void *payload, uint32_t le
     g_byte_array_free(b, TRUE);
 }
 
-static void agent_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void agent_log(const char *fmt, ...)
-{
+static void agent_log(const char* fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static void agent_log(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *s = g_strdup_vprintf(fmt, ap);
+    char* s = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     if (agent_json->len) {
         g_string_append(agent_json, ",\n      ");
@@ -311,35 +300,33 @@ static void agent_log(const char *fmt, ...)
     g_free(s);
 }
 
-static void xfer_status(uint32_t id, uint32_t result)
-{
+static void xfer_status(uint32_t id, uint32_t result) {
     uint32_t body[2] = {id, result};
     agent_send(VD_AGENT_FILE_XFER_STATUS, body, sizeof(body));
 }
 
-static void xfer_start(const uint8_t *d, uint32_t size)
-{
+static void xfer_start(const uint8_t* d, uint32_t size) {
     if (size < 4) {
         return;
     }
     uint32_t id;
     memcpy(&id, d, 4);
-    GKeyFile *kf = g_key_file_new();
-    GError *err = NULL;
-    if (!g_key_file_load_from_data(kf, (const char *)d + 4, size - 4, G_KEY_FILE_NONE, &err)) {
+    GKeyFile* kf = g_key_file_new();
+    GError* err = NULL;
+    if (!g_key_file_load_from_data(kf, (const char*)d + 4, size - 4, G_KEY_FILE_NONE, &err)) {
         agent_log("file transfer %u: bad start message: %s", id, err->message);
         g_error_free(err);
         g_key_file_free(kf);
         xfer_status(id, VD_AGENT_FILE_XFER_STATUS_ERROR);
         return;
     }
-    Xfer *x = g_new0(Xfer, 1);
+    Xfer* x = g_new0(Xfer, 1);
     x->id = id;
     x->name = g_key_file_get_string(kf, "vdagent-file-xfer", "name", NULL);
     x->size = g_key_file_get_uint64(kf, "vdagent-file-xfer", "size", NULL);
     g_key_file_free(kf);
-    char *base = g_path_get_basename(x->name ? x->name : "unnamed");
-    char *path = g_build_filename(S.file_dir, base, NULL);
+    char* base = g_path_get_basename(x->name ? x->name : "unnamed");
+    char* path = g_build_filename(S.file_dir, base, NULL);
     g_mkdir_with_parents(S.file_dir, 0755);
     x->f = fopen(path, "wb");
     x->sum = g_checksum_new(G_CHECKSUM_SHA256);
@@ -348,12 +335,11 @@ static void xfer_start(const uint8_t *d, uint32_t size)
     g_free(base);
     g_free(path);
     g_hash_table_insert(xfers, GUINT_TO_POINTER(id), x);
-    xfer_status(id, x->f ? VD_AGENT_FILE_XFER_STATUS_CAN_SEND_DATA
-                         : VD_AGENT_FILE_XFER_STATUS_ERROR);
+    xfer_status(id,
+                x->f ? VD_AGENT_FILE_XFER_STATUS_CAN_SEND_DATA : VD_AGENT_FILE_XFER_STATUS_ERROR);
 }
 
-static void xfer_finish(Xfer *x, const char *result)
-{
+static void xfer_finish(Xfer* x, const char* result) {
     if (files_json->len) {
         g_string_append(files_json, ", ");
     }
@@ -372,8 +358,7 @@ static void xfer_finish(Xfer *x, const char *result)
     g_free(x);
 }
 
-static void xfer_data(const uint8_t *d, uint32_t size)
-{
+static void xfer_data(const uint8_t* d, uint32_t size) {
     if (size < 12) {
         return;
     }
@@ -381,7 +366,7 @@ static void xfer_data(const uint8_t *d, uint32_t size)
     uint64_t n;
     memcpy(&id, d, 4);
     memcpy(&n, d + 4, 8);
-    Xfer *x = g_hash_table_lookup(xfers, GUINT_TO_POINTER(id));
+    Xfer* x = g_hash_table_lookup(xfers, GUINT_TO_POINTER(id));
     if (!x || n > size - 12) {
         return;
     }
@@ -397,96 +382,104 @@ static void xfer_data(const uint8_t *d, uint32_t size)
     }
 }
 
-static void agent_handle(uint32_t type, const uint8_t *d, uint32_t size)
-{
+static void agent_handle(uint32_t type, const uint8_t* d, uint32_t size) {
     if (type <= VD_AGENT_END_MESSAGE) {
         agent_msgs_in[type]++;
     }
     guint pre = selection_prefix() ? 4 : 0;
     switch (type) {
-    case VD_AGENT_ANNOUNCE_CAPABILITIES:
-        if (size >= 8) {
-            uint32_t req;
-            memcpy(&req, d, 4);
-            memcpy(&client_caps, d + 4, 4);
-            client_caps_seen = TRUE;
-            agent_log("client caps 0x%x (request %u)", client_caps, req);
-            if (req) {
-                agent_announce(FALSE);
-            }
-        }
-        break;
-    case VD_AGENT_MONITORS_CONFIG:
-        if (size >= 8) {
-            uint32_t n, flags;
-            memcpy(&n, d, 4);
-            memcpy(&flags, d + 4, 4);
-            agent_log("monitors config: %u monitors", n);
-            for (uint32_t i = 0; i < n && 8 + (i + 1) * sizeof(VDAgentMonConfig) <= size; i++) {
-                VDAgentMonConfig mc;
-                memcpy(&mc, d + 8 + i * sizeof(mc), sizeof(mc));
-                if (monitors_json->len) {
-                    g_string_append(monitors_json, ", ");
+        case VD_AGENT_ANNOUNCE_CAPABILITIES:
+            if (size >= 8) {
+                uint32_t req;
+                memcpy(&req, d, 4);
+                memcpy(&client_caps, d + 4, 4);
+                client_caps_seen = TRUE;
+                agent_log("client caps 0x%x (request %u)", client_caps, req);
+                if (req) {
+                    agent_announce(FALSE);
                 }
-                g_string_append_printf(monitors_json,
-                                       "{\"width\": %u, \"height\": %u, \"depth\": %u, \"x\": %d, "
-                                       "\"y\": %d}",
-                                       mc.width, mc.height, mc.depth, mc.x, mc.y);
             }
-            VDAgentReply r = {.type = VD_AGENT_MONITORS_CONFIG, .error = VD_AGENT_SUCCESS};
-            agent_send(VD_AGENT_REPLY, &r, sizeof(r));
-        }
-        break;
-    case VD_AGENT_CLIPBOARD_GRAB:
-        agent_log("client grabbed the clipboard (%u type bytes)", size - MIN(size, pre));
-        if (size >= pre + 4) {
-            uint32_t want = VD_AGENT_CLIPBOARD_UTF8_TEXT;
-            agent_send_clipboard(VD_AGENT_CLIPBOARD_REQUEST, &want, 4);
-        }
-        break;
-    case VD_AGENT_CLIPBOARD:
-        if (size >= pre + 4) {
-            g_free(clipboard_from_client);
-            clipboard_from_client = g_strndup((const char *)d + pre + 4, size - pre - 4);
-            agent_log("clipboard from client: %s", clipboard_from_client);
-            /* now take the clipboard back with our own text, as a guest copy would */
-            uint32_t types[1] = {VD_AGENT_CLIPBOARD_UTF8_TEXT};
-            agent_send_clipboard(VD_AGENT_CLIPBOARD_GRAB, types, sizeof(types));
-        }
-        break;
-    case VD_AGENT_CLIPBOARD_REQUEST:
-        if (size >= pre + 4) {
-            uint32_t t;
-            memcpy(&t, d + pre, 4);
-            GByteArray *b = g_byte_array_new();
-            g_byte_array_append(b, (const guint8 *)&t, 4);
-            g_byte_array_append(b, (const guint8 *)clipboard_sent, (guint)strlen(clipboard_sent));
-            agent_send_clipboard(VD_AGENT_CLIPBOARD, b->data, b->len);
-            g_byte_array_free(b, TRUE);
-            agent_log("clipboard sent to client: %s", clipboard_sent);
-        }
-        break;
-    case VD_AGENT_CLIPBOARD_RELEASE: agent_log("client released the clipboard"); break;
-    case VD_AGENT_FILE_XFER_START: xfer_start(d, size); break;
-    case VD_AGENT_FILE_XFER_DATA: xfer_data(d, size); break;
-    case VD_AGENT_FILE_XFER_STATUS:
-        if (size >= 8) {
-            uint32_t id, result;
-            memcpy(&id, d, 4);
-            memcpy(&result, d + 4, 4);
-            agent_log("file transfer %u: client status %u", id, result);
-            Xfer *x = g_hash_table_lookup(xfers, GUINT_TO_POINTER(id));
-            if (x) {
-                xfer_finish(x, "cancelled");
+            break;
+        case VD_AGENT_MONITORS_CONFIG:
+            if (size >= 8) {
+                uint32_t n, flags;
+                memcpy(&n, d, 4);
+                memcpy(&flags, d + 4, 4);
+                agent_log("monitors config: %u monitors", n);
+                for (uint32_t i = 0; i < n && 8 + (i + 1) * sizeof(VDAgentMonConfig) <= size; i++) {
+                    VDAgentMonConfig mc;
+                    memcpy(&mc, d + 8 + i * sizeof(mc), sizeof(mc));
+                    if (monitors_json->len) {
+                        g_string_append(monitors_json, ", ");
+                    }
+                    g_string_append_printf(
+                        monitors_json,
+                        "{\"width\": %u, \"height\": %u, \"depth\": %u, \"x\": %d, "
+                        "\"y\": %d}",
+                        mc.width, mc.height, mc.depth, mc.x, mc.y);
+                }
+                VDAgentReply r = {.type = VD_AGENT_MONITORS_CONFIG, .error = VD_AGENT_SUCCESS};
+                agent_send(VD_AGENT_REPLY, &r, sizeof(r));
             }
-        }
-        break;
-    default: agent_log("message type %u (%u bytes)", type, size); break;
+            break;
+        case VD_AGENT_CLIPBOARD_GRAB:
+            agent_log("client grabbed the clipboard (%u type bytes)", size - MIN(size, pre));
+            if (size >= pre + 4) {
+                uint32_t want = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+                agent_send_clipboard(VD_AGENT_CLIPBOARD_REQUEST, &want, 4);
+            }
+            break;
+        case VD_AGENT_CLIPBOARD:
+            if (size >= pre + 4) {
+                g_free(clipboard_from_client);
+                clipboard_from_client = g_strndup((const char*)d + pre + 4, size - pre - 4);
+                agent_log("clipboard from client: %s", clipboard_from_client);
+                /* now take the clipboard back with our own text, as a guest copy would */
+                uint32_t types[1] = {VD_AGENT_CLIPBOARD_UTF8_TEXT};
+                agent_send_clipboard(VD_AGENT_CLIPBOARD_GRAB, types, sizeof(types));
+            }
+            break;
+        case VD_AGENT_CLIPBOARD_REQUEST:
+            if (size >= pre + 4) {
+                uint32_t t;
+                memcpy(&t, d + pre, 4);
+                GByteArray* b = g_byte_array_new();
+                g_byte_array_append(b, (const guint8*)&t, 4);
+                g_byte_array_append(b, (const guint8*)clipboard_sent,
+                                    (guint)strlen(clipboard_sent));
+                agent_send_clipboard(VD_AGENT_CLIPBOARD, b->data, b->len);
+                g_byte_array_free(b, TRUE);
+                agent_log("clipboard sent to client: %s", clipboard_sent);
+            }
+            break;
+        case VD_AGENT_CLIPBOARD_RELEASE:
+            agent_log("client released the clipboard");
+            break;
+        case VD_AGENT_FILE_XFER_START:
+            xfer_start(d, size);
+            break;
+        case VD_AGENT_FILE_XFER_DATA:
+            xfer_data(d, size);
+            break;
+        case VD_AGENT_FILE_XFER_STATUS:
+            if (size >= 8) {
+                uint32_t id, result;
+                memcpy(&id, d, 4);
+                memcpy(&result, d + 4, 4);
+                agent_log("file transfer %u: client status %u", id, result);
+                Xfer* x = g_hash_table_lookup(xfers, GUINT_TO_POINTER(id));
+                if (x) {
+                    xfer_finish(x, "cancelled");
+                }
+            }
+            break;
+        default:
+            agent_log("message type %u (%u bytes)", type, size);
+            break;
     }
 }
 
-static int agent_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len)
-{
+static int agent_write(SpiceCharDeviceInstance* sin, const uint8_t* buf, int len) {
     (void)sin;
     for (int i = 0; i < len;) {
         if (agent_chunk_left == 0) {
@@ -519,8 +512,7 @@ static int agent_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len
     return len;
 }
 
-static int agent_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
-{
+static int agent_read(SpiceCharDeviceInstance* sin, uint8_t* buf, int len) {
     (void)sin;
     int n = MIN(len, (int)agent_out->len);
     if (n > 0) {
@@ -530,14 +522,14 @@ static int agent_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
     return n;
 }
 
-static void agent_state(SpiceCharDeviceInstance *sin, int connected)
-{
+static void agent_state(SpiceCharDeviceInstance* sin, int connected) {
     (void)sin;
     agent_log("char device state %d", connected);
 }
 
 static SpiceCharDeviceInterface agent_sif = {
-    .base = {.type = SPICE_INTERFACE_CHAR_DEVICE, .description = "test vdagent",
+    .base = {.type = SPICE_INTERFACE_CHAR_DEVICE,
+             .description = "test vdagent",
              .major_version = SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
              .minor_version = SPICE_INTERFACE_CHAR_DEVICE_MINOR},
     .state = agent_state,
@@ -549,18 +541,16 @@ static SpiceCharDeviceInterface agent_sif = {
 
 static SpiceCharDeviceInstance port_sin;
 static GByteArray *port_out, *port_in;
-static GString *port_events;
+static GString* port_events;
 static const char port_greeting[] = "hello from spicetap-test-server";
 
-static int port_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len)
-{
+static int port_write(SpiceCharDeviceInstance* sin, const uint8_t* buf, int len) {
     (void)sin;
     g_byte_array_append(port_in, buf, (guint)len);
     return len;
 }
 
-static int port_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
-{
+static int port_read(SpiceCharDeviceInstance* sin, uint8_t* buf, int len) {
     (void)sin;
     int n = MIN(len, (int)port_out->len);
     if (n > 0) {
@@ -571,26 +561,25 @@ static int port_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
 }
 
 /* spice-server reports a client on the port as the device state, like a guest port open */
-static void port_state(SpiceCharDeviceInstance *sin, int connected)
-{
+static void port_state(SpiceCharDeviceInstance* sin, int connected) {
     g_string_append_printf(port_events, "%s\"state %d\"", port_events->len ? ", " : "", connected);
     peer_log("port: client %s", connected ? "attached" : "detached");
     if (connected) {
         spice_server_port_event(sin, SPICE_PORT_EVENT_OPENED);
-        g_byte_array_append(port_out, (const guint8 *)port_greeting, sizeof(port_greeting) - 1);
+        g_byte_array_append(port_out, (const guint8*)port_greeting, sizeof(port_greeting) - 1);
         spice_server_char_device_wakeup(sin);
     }
 }
 
-static void port_event(SpiceCharDeviceInstance *sin, uint8_t event)
-{
+static void port_event(SpiceCharDeviceInstance* sin, uint8_t event) {
     (void)sin;
     g_string_append_printf(port_events, "%s\"event %u\"", port_events->len ? ", " : "", event);
     peer_log("port: client event %u", event);
 }
 
 static SpiceCharDeviceInterface port_sif = {
-    .base = {.type = SPICE_INTERFACE_CHAR_DEVICE, .description = "test port",
+    .base = {.type = SPICE_INTERFACE_CHAR_DEVICE,
+             .description = "test port",
              .major_version = SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
              .minor_version = SPICE_INTERFACE_CHAR_DEVICE_MINOR},
     .state = port_state,
@@ -601,8 +590,7 @@ static SpiceCharDeviceInterface port_sif = {
 
 /* ---- setup and manifest ---- */
 
-void devices_init(void)
-{
+void devices_init(void) {
     scancodes = g_byte_array_new();
     mouse_json = g_string_new(NULL);
     if (!S.no_inputs) {
@@ -657,20 +645,30 @@ void devices_init(void)
     }
 }
 
-void devices_client_connected(void)
-{
+void devices_client_connected(void) {
     if (!S.no_agent) {
         agent_announce(TRUE);
     }
 }
 
-static void write_counts(GString *m, const char *key, const int *counts)
-{
-    static const char *names[] = {"", "mouse_state", "monitors_config", "reply", "clipboard",
-                                  "display_config", "announce_capabilities", "clipboard_grab",
-                                  "clipboard_request", "clipboard_release", "file_xfer_start",
-                                  "file_xfer_status", "file_xfer_data", "client_disconnected",
-                                  "max_clipboard", "audio_volume_sync", "graphics_device_info"};
+static void write_counts(GString* m, const char* key, const int* counts) {
+    static const char* names[] = {"",
+                                  "mouse_state",
+                                  "monitors_config",
+                                  "reply",
+                                  "clipboard",
+                                  "display_config",
+                                  "announce_capabilities",
+                                  "clipboard_grab",
+                                  "clipboard_request",
+                                  "clipboard_release",
+                                  "file_xfer_start",
+                                  "file_xfer_status",
+                                  "file_xfer_data",
+                                  "client_disconnected",
+                                  "max_clipboard",
+                                  "audio_volume_sync",
+                                  "graphics_device_info"};
     g_string_append_printf(m, "    \"%s\": {", key);
     gboolean first = TRUE;
     for (int i = 1; i < (int)G_N_ELEMENTS(names) && i <= VD_AGENT_END_MESSAGE; i++) {
@@ -682,19 +680,18 @@ static void write_counts(GString *m, const char *key, const int *counts)
     g_string_append(m, "},\n");
 }
 
-void devices_write_manifest(GString *m)
-{
+void devices_write_manifest(GString* m) {
     write_keys(m);
     g_string_append_printf(m, "  \"mouse\": [\n      %s\n  ],\n", mouse_json->str);
 
-    double rec_hz = peer_estimate_tone_hz((const int16_t *)(void *)record_samples->data,
+    double rec_hz = peer_estimate_tone_hz((const int16_t*)(void*)record_samples->data,
                                           record_samples->len / 2, 2, (int)MAX(record_rate, 1));
-    g_string_append_printf(m,
-                           "  \"playback\": {\"enabled\": %s, \"tone_hz\": %d, \"rate\": %u, "
-                           "\"channels\": 2, \"compression\": \"%s\", \"frames_sent\": %" G_GUINT64_FORMAT
-                           "},\n",
-                           S.no_audio ? "false" : "true", S.tone_hz, playback_rate,
-                           S.pcm ? "raw" : "opus-if-client-supports", playback_frames_sent);
+    g_string_append_printf(
+        m,
+        "  \"playback\": {\"enabled\": %s, \"tone_hz\": %d, \"rate\": %u, "
+        "\"channels\": 2, \"compression\": \"%s\", \"frames_sent\": %" G_GUINT64_FORMAT "},\n",
+        S.no_audio ? "false" : "true", S.tone_hz, playback_rate,
+        S.pcm ? "raw" : "opus-if-client-supports", playback_frames_sent);
     g_string_append_printf(m,
                            "  \"record\": {\"enabled\": %s, \"rate\": %u, \"frames_received\": %u, "
                            "\"tone_hz_estimate\": %.1f},\n",
@@ -727,6 +724,6 @@ void devices_write_manifest(GString *m)
     g_string_append(m, ", \"sent\": ");
     peer_json_string(m, port_greeting, -1);
     g_string_append(m, ", \"received\": ");
-    peer_json_string(m, (const char *)port_in->data, port_in->len);
+    peer_json_string(m, (const char*)port_in->data, port_in->len);
     g_string_append_printf(m, ", \"client_events\": [%s]},\n", port_events->str);
 }

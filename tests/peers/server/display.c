@@ -1,26 +1,27 @@
 /* The QXL device: a command queue fed from the main thread, memslot with plain pointers,
  * known-content drawing with a software model of every surface, streams, cursor. */
-#include "server.h"
-
 #include <math.h>
 #include <string.h>
+
+#include "server.h"
 
 #define MEMSLOT_GROUP 0
 
 /* One command and everything it points to; freed when spice-server releases it. */
 typedef struct Cmd {
     QXLCommandExt ext;
+
     union {
         QXLDrawable drawable;
         QXLSurfaceCmd surface;
         QXLCursorCmd cursor;
     } u;
-    GPtrArray *owned;
+
+    GPtrArray* owned;
 } Cmd;
 
-static Cmd *cmd_new(uint32_t type)
-{
-    Cmd *c = g_new0(Cmd, 1);
+static Cmd* cmd_new(uint32_t type) {
+    Cmd* c = g_new0(Cmd, 1);
     c->owned = g_ptr_array_new_with_free_func(g_free);
     c->ext.cmd.type = type;
     c->ext.cmd.data = (QXLPHYSICAL)(uintptr_t)&c->u;
@@ -30,43 +31,37 @@ static Cmd *cmd_new(uint32_t type)
     return c;
 }
 
-static void *cmd_own(Cmd *c, void *p)
-{
+static void* cmd_own(Cmd* c, void* p) {
     g_ptr_array_add(c->owned, p);
     return p;
 }
 
-static void cmd_free(Cmd *c)
-{
+static void cmd_free(Cmd* c) {
     g_ptr_array_free(c->owned, TRUE);
     g_free(c);
 }
 
-static void push(Display *d, Cmd *c)
-{
+static void push(Display* d, Cmd* c) {
     g_async_queue_push(d->commands, c);
     spice_qxl_wakeup(&d->qxl);
 }
 
-static void push_cursor(Display *d, Cmd *c)
-{
+static void push_cursor(Display* d, Cmd* c) {
     g_async_queue_push(d->cursor_commands, c);
     spice_qxl_wakeup(&d->qxl);
 }
 
-void count_op(const char *name)
-{
+void count_op(const char* name) {
     g_mutex_lock(&S.lock);
     gpointer v = g_hash_table_lookup(S.op_counts, name);
     g_hash_table_insert(S.op_counts, g_strdup(name), GINT_TO_POINTER(GPOINTER_TO_INT(v) + 1));
     g_mutex_unlock(&S.lock);
 }
 
-void manifest_event(const char *fmt, ...)
-{
+void manifest_event(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
+    char* msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     g_mutex_lock(&S.lock);
     if (S.events_json->len) {
@@ -82,16 +77,14 @@ void manifest_event(const char *fmt, ...)
 
 /* ---- software model ---- */
 
-static void model_reset(Model *m, int w, int h)
-{
+static void model_reset(Model* m, int w, int h) {
     g_free(m->px);
     m->width = w;
     m->height = h;
     m->px = w > 0 ? g_new0(uint32_t, (gsize)w * (gsize)h) : NULL;
 }
 
-static void model_fill(Model *m, QXLRect r, uint32_t color)
-{
+static void model_fill(Model* m, QXLRect r, uint32_t color) {
     for (int y = r.top; y < r.bottom; y++) {
         for (int x = r.left; x < r.right; x++) {
             m->px[y * m->width + x] = color & 0xffffff;
@@ -99,17 +92,16 @@ static void model_fill(Model *m, QXLRect r, uint32_t color)
     }
 }
 
-static void model_blit(Model *dst, QXLRect r, const uint32_t *src, int src_stride_px, int sx,
-                       int sy)
-{
+static void model_blit(Model* dst, QXLRect r, const uint32_t* src, int src_stride_px, int sx,
+                       int sy) {
     int w = r.right - r.left;
-    uint32_t *tmp = g_new(uint32_t, (gsize)w);
+    uint32_t* tmp = g_new(uint32_t, (gsize)w);
     /* rows are copied in the order that keeps an overlapping copy-bits correct */
     int h = r.bottom - r.top;
     gboolean up = src == dst->px && sy < r.top;
     for (int i = 0; i < h; i++) {
         int row = up ? h - 1 - i : i;
-        const uint32_t *s = src + (sy + row) * src_stride_px + sx;
+        const uint32_t* s = src + (sy + row) * src_stride_px + sx;
         for (int x = 0; x < w; x++) {
             tmp[x] = s[x] & 0xffffff;
         }
@@ -120,7 +112,9 @@ static void model_blit(Model *dst, QXLRect r, const uint32_t *src, int src_strid
 
 /* ---- QXL interface ---- */
 
-static Display *from_qxl(QXLInstance *qin) { return (Display *)qin; }
+static Display* from_qxl(QXLInstance* qin) {
+    return (Display*)qin;
+}
 
 static QXLDevMemSlot memslot = {
     .slot_group_id = MEMSLOT_GROUP,
@@ -132,8 +126,7 @@ static QXLDevMemSlot memslot = {
     .qxl_ram_size = ~(uint32_t)0,
 };
 
-static void create_primary(Display *d, int w, int h)
-{
+static void create_primary(Display* d, int w, int h) {
     g_free(d->primary_mem);
     d->primary_mem = g_malloc0((gsize)w * (gsize)h * 4);
     d->width = w;
@@ -162,22 +155,19 @@ static void create_primary(Display *d, int w, int h)
     manifest_event("display %d: primary surface %dx%d", d->id, w, h);
 }
 
-static void attached_worker(QXLInstance *qin)
-{
-    Display *d = from_qxl(qin);
+static void attached_worker(QXLInstance* qin) {
+    Display* d = from_qxl(qin);
     spice_qxl_add_memslot(qin, &memslot);
     d->attached = TRUE;
     create_primary(d, 640, 480);
 }
 
-static void set_compression_level(QXLInstance *qin, int level)
-{
+static void set_compression_level(QXLInstance* qin, int level) {
     (void)qin;
     (void)level;
 }
 
-static void get_init_info(QXLInstance *qin, QXLDevInitInfo *info)
-{
+static void get_init_info(QXLInstance* qin, QXLDevInitInfo* info) {
     (void)qin;
     memset(info, 0, sizeof(*info));
     info->num_memslots = 1;
@@ -187,9 +177,8 @@ static void get_init_info(QXLInstance *qin, QXLDevInitInfo *info)
     info->n_surfaces = MAX_SURFACES;
 }
 
-static int get_command(QXLInstance *qin, QXLCommandExt *ext)
-{
-    Cmd *c = g_async_queue_try_pop(from_qxl(qin)->commands);
+static int get_command(QXLInstance* qin, QXLCommandExt* ext) {
+    Cmd* c = g_async_queue_try_pop(from_qxl(qin)->commands);
     if (!c) {
         return FALSE;
     }
@@ -197,21 +186,18 @@ static int get_command(QXLInstance *qin, QXLCommandExt *ext)
     return TRUE;
 }
 
-static int req_cmd_notification(QXLInstance *qin)
-{
+static int req_cmd_notification(QXLInstance* qin) {
     /* FALSE means "there is more, poll again"; pushes always call spice_qxl_wakeup. */
     return g_async_queue_length(from_qxl(qin)->commands) <= 0;
 }
 
-static void release_resource(QXLInstance *qin, QXLReleaseInfoExt info)
-{
+static void release_resource(QXLInstance* qin, QXLReleaseInfoExt info) {
     (void)qin;
-    cmd_free((Cmd *)(uintptr_t)info.info->id);
+    cmd_free((Cmd*)(uintptr_t)info.info->id);
 }
 
-static int get_cursor_command(QXLInstance *qin, QXLCommandExt *ext)
-{
-    Cmd *c = g_async_queue_try_pop(from_qxl(qin)->cursor_commands);
+static int get_cursor_command(QXLInstance* qin, QXLCommandExt* ext) {
+    Cmd* c = g_async_queue_try_pop(from_qxl(qin)->cursor_commands);
     if (!c) {
         return FALSE;
     }
@@ -219,32 +205,27 @@ static int get_cursor_command(QXLInstance *qin, QXLCommandExt *ext)
     return TRUE;
 }
 
-static int req_cursor_notification(QXLInstance *qin)
-{
+static int req_cursor_notification(QXLInstance* qin) {
     return g_async_queue_length(from_qxl(qin)->cursor_commands) <= 0;
 }
 
-static void notify_update(QXLInstance *qin, uint32_t update_id)
-{
+static void notify_update(QXLInstance* qin, uint32_t update_id) {
     (void)qin;
     (void)update_id;
 }
 
-static int flush_resources(QXLInstance *qin)
-{
+static int flush_resources(QXLInstance* qin) {
     (void)qin;
     return 0;
 }
 
-static void async_complete(QXLInstance *qin, uint64_t cookie)
-{
+static void async_complete(QXLInstance* qin, uint64_t cookie) {
     (void)qin;
     (void)cookie;
 }
 
-static void update_area_complete(QXLInstance *qin, uint32_t surface_id, QXLRect *updated_rects,
-                                 uint32_t num_updated_rects)
-{
+static void update_area_complete(QXLInstance* qin, uint32_t surface_id, QXLRect* updated_rects,
+                                 uint32_t num_updated_rects) {
     (void)qin;
     (void)surface_id;
     (void)updated_rects;
@@ -253,8 +234,7 @@ static void update_area_complete(QXLInstance *qin, uint32_t surface_id, QXLRect 
 
 /* Draw once the cursor and inputs channels are linked too (or waiting got long), so
  * nothing the scenario does happens before the client can see it. */
-static gboolean start_when_linked(gpointer data)
-{
+static gboolean start_when_linked(gpointer data) {
     (void)data;
     static int waited_ms;
     guint want = 1u << SPICE_CHANNEL_DISPLAY | 1u << SPICE_CHANNEL_CURSOR;
@@ -273,26 +253,23 @@ static gboolean start_when_linked(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static gboolean start_idle(gpointer data)
-{
+static gboolean start_idle(gpointer data) {
     g_timeout_add(100, start_when_linked, data);
     return G_SOURCE_REMOVE;
 }
 
 /* Called from the display worker thread when a client's display channel comes and goes. */
-static void set_client_capabilities(QXLInstance *qin, uint8_t client_present, uint8_t caps[58])
-{
+static void set_client_capabilities(QXLInstance* qin, uint8_t client_present, uint8_t caps[58]) {
     (void)caps;
-    Display *d = from_qxl(qin);
+    Display* d = from_qxl(qin);
     peer_log("display %d: client %s", d->id, client_present ? "present" : "gone");
     if (client_present && d->id == 0) {
         g_idle_add(start_idle, NULL);
     }
 }
 
-static int client_monitors_config(QXLInstance *qin, VDAgentMonitorsConfig *mc)
-{
-    Display *d = from_qxl(qin);
+static int client_monitors_config(QXLInstance* qin, VDAgentMonitorsConfig* mc) {
+    Display* d = from_qxl(qin);
     if (mc) {
         manifest_event("display %d: client monitors config with %u monitors", d->id,
                        mc->num_of_monitors);
@@ -325,8 +302,7 @@ static QXLInterface qxl_interface = {
     .client_monitors_config = client_monitors_config,
 };
 
-void display_init(Display *d, int id)
-{
+void display_init(Display* d, int id) {
     d->id = id;
     d->qxl.base.sif = &qxl_interface.base;
     d->qxl.id = (unsigned)id;
@@ -343,16 +319,14 @@ void display_init(Display *d, int id)
  * display channel of the session. */
 static uint32_t next_image_unique = 1;
 
-static QXLRect rect_xywh(int x, int y, int w, int h)
-{
+static QXLRect rect_xywh(int x, int y, int w, int h) {
     QXLRect r = {.top = y, .left = x, .bottom = y + h, .right = x + w};
     return r;
 }
 
-static Cmd *drawable_new(uint32_t surface_id, uint8_t type, QXLRect bbox)
-{
-    Cmd *c = cmd_new(QXL_CMD_DRAW);
-    QXLDrawable *dr = &c->u.drawable;
+static Cmd* drawable_new(uint32_t surface_id, uint8_t type, QXLRect bbox) {
+    Cmd* c = cmd_new(QXL_CMD_DRAW);
+    QXLDrawable* dr = &c->u.drawable;
     dr->surface_id = surface_id;
     dr->type = type;
     dr->effect = QXL_EFFECT_OPAQUE;
@@ -362,11 +336,10 @@ static Cmd *drawable_new(uint32_t surface_id, uint8_t type, QXLRect bbox)
     return c;
 }
 
-static QXLImage *bitmap_image(Cmd *c, const uint32_t *px, int w, int h,
-                              uint8_t format, gboolean cacheable, uint32_t reuse_id)
-{
-    QXLImage *img = cmd_own(c, g_new0(QXLImage, 1));
-    uint32_t *copy = cmd_own(c, g_memdup2(px, (gsize)w * (gsize)h * 4));
+static QXLImage* bitmap_image(Cmd* c, const uint32_t* px, int w, int h, uint8_t format,
+                              gboolean cacheable, uint32_t reuse_id) {
+    QXLImage* img = cmd_own(c, g_new0(QXLImage, 1));
+    uint32_t* copy = cmd_own(c, g_memdup2(px, (gsize)w * (gsize)h * 4));
     uint32_t unique = reuse_id ? reuse_id : next_image_unique++;
     QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, unique);
     img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
@@ -382,9 +355,8 @@ static QXLImage *bitmap_image(Cmd *c, const uint32_t *px, int w, int h,
     return img;
 }
 
-static void draw_fill(Display *d, uint32_t sid, QXLRect r, uint32_t color)
-{
-    Cmd *c = drawable_new(sid, QXL_DRAW_FILL, r);
+static void draw_fill(Display* d, uint32_t sid, QXLRect r, uint32_t color) {
+    Cmd* c = drawable_new(sid, QXL_DRAW_FILL, r);
     c->u.drawable.u.fill.brush.type = SPICE_BRUSH_TYPE_SOLID;
     c->u.drawable.u.fill.brush.u.color = color;
     c->u.drawable.u.fill.rop_descriptor = SPICE_ROPD_OP_PUT;
@@ -394,12 +366,11 @@ static void draw_fill(Display *d, uint32_t sid, QXLRect r, uint32_t color)
 }
 
 /* DRAW_COPY of a 32-bit bitmap, 1:1. reuse_id > 0 re-sends an image the client may cache. */
-static uint32_t draw_bitmap(Display *d, uint32_t sid, int x, int y, const uint32_t *px, int w,
-                            int h, gboolean cacheable, uint32_t reuse_id)
-{
+static uint32_t draw_bitmap(Display* d, uint32_t sid, int x, int y, const uint32_t* px, int w,
+                            int h, gboolean cacheable, uint32_t reuse_id) {
     QXLRect r = rect_xywh(x, y, w, h);
-    Cmd *c = drawable_new(sid, QXL_DRAW_COPY, r);
-    QXLImage *img = bitmap_image(c, px, w, h, SPICE_BITMAP_FMT_32BIT, cacheable, reuse_id);
+    Cmd* c = drawable_new(sid, QXL_DRAW_COPY, r);
+    QXLImage* img = bitmap_image(c, px, w, h, SPICE_BITMAP_FMT_32BIT, cacheable, reuse_id);
     c->u.drawable.u.copy.src_bitmap = (QXLPHYSICAL)(uintptr_t)img;
     c->u.drawable.u.copy.src_area = rect_xywh(0, 0, w, h);
     c->u.drawable.u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
@@ -409,9 +380,8 @@ static uint32_t draw_bitmap(Display *d, uint32_t sid, int x, int y, const uint32
     return (uint32_t)(img->descriptor.id >> 32);
 }
 
-static void draw_copy_bits(Display *d, int sx, int sy, QXLRect dst)
-{
-    Cmd *c = drawable_new(0, QXL_COPY_BITS, dst);
+static void draw_copy_bits(Display* d, int sx, int sy, QXLRect dst) {
+    Cmd* c = drawable_new(0, QXL_COPY_BITS, dst);
     c->u.drawable.u.copy_bits.src_pos.x = sx;
     c->u.drawable.u.copy_bits.src_pos.y = sy;
     model_blit(&d->model[0], dst, d->model[0].px, d->model[0].width, sx, sy);
@@ -419,9 +389,8 @@ static void draw_copy_bits(Display *d, int sx, int sy, QXLRect dst)
     push(d, c);
 }
 
-static void surface_create(Display *d, uint32_t sid, int w, int h)
-{
-    Cmd *c = cmd_new(QXL_CMD_SURFACE);
+static void surface_create(Display* d, uint32_t sid, int w, int h) {
+    Cmd* c = cmd_new(QXL_CMD_SURFACE);
     g_free(d->surface_mem[sid]);
     d->surface_mem[sid] = g_malloc0((gsize)w * (gsize)h * 4);
     c->u.surface.surface_id = sid;
@@ -437,9 +406,8 @@ static void surface_create(Display *d, uint32_t sid, int w, int h)
     push(d, c);
 }
 
-static void surface_destroy(Display *d, uint32_t sid)
-{
-    Cmd *c = cmd_new(QXL_CMD_SURFACE);
+static void surface_destroy(Display* d, uint32_t sid) {
+    Cmd* c = cmd_new(QXL_CMD_SURFACE);
     c->u.surface.surface_id = sid;
     c->u.surface.type = QXL_SURFACE_CMD_DESTROY;
     S.surfaces_destroyed++;
@@ -448,13 +416,12 @@ static void surface_destroy(Display *d, uint32_t sid)
 }
 
 /* DRAW_COPY whose source is another surface (image type SURFACE). */
-static void draw_from_surface(Display *d, uint32_t dst_sid, int x, int y, uint32_t src_sid,
-                              QXLRect src)
-{
+static void draw_from_surface(Display* d, uint32_t dst_sid, int x, int y, uint32_t src_sid,
+                              QXLRect src) {
     int w = src.right - src.left, h = src.bottom - src.top;
     QXLRect r = rect_xywh(x, y, w, h);
-    Cmd *c = drawable_new(dst_sid, QXL_DRAW_COPY, r);
-    QXLImage *img = cmd_own(c, g_new0(QXLImage, 1));
+    Cmd* c = drawable_new(dst_sid, QXL_DRAW_COPY, r);
+    QXLImage* img = cmd_own(c, g_new0(QXLImage, 1));
     QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, next_image_unique++);
     img->descriptor.type = SPICE_IMAGE_TYPE_SURFACE;
     img->descriptor.width = (uint32_t)d->model[src_sid].width;
@@ -474,9 +441,8 @@ static void draw_from_surface(Display *d, uint32_t dst_sid, int x, int y, uint32
 /* ---- known pictures ---- */
 
 /* Smooth, photo-like: high "graduality", so auto modes pick QUIC (or JPEG when allowed). */
-static uint32_t *pattern_photo(int w, int h, int seed)
-{
-    uint32_t *p = g_new(uint32_t, (gsize)w * (gsize)h);
+static uint32_t* pattern_photo(int w, int h, int seed) {
+    uint32_t* p = g_new(uint32_t, (gsize)w * (gsize)h);
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             int r = (x * 255) / (w - 1);
@@ -489,11 +455,10 @@ static uint32_t *pattern_photo(int w, int h, int seed)
 }
 
 /* Flat colours and hard edges, like text and widgets: LZ/GLZ territory. */
-static uint32_t *pattern_flat(int w, int h, int seed)
-{
+static uint32_t* pattern_flat(int w, int h, int seed) {
     static const uint32_t palette[] = {0xffffff, 0x000000, 0x3465a4, 0xcc0000,
                                        0x4e9a06, 0xedd400, 0x75507b, 0xbabdb6};
-    uint32_t *p = g_new(uint32_t, (gsize)w * (gsize)h);
+    uint32_t* p = g_new(uint32_t, (gsize)w * (gsize)h);
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             int cell = ((x / 8) ^ (y / 6)) + seed;
@@ -508,9 +473,8 @@ static uint32_t *pattern_flat(int w, int h, int seed)
 }
 
 /* Pseudo-random bytes: nothing compresses them well. */
-static uint32_t *pattern_noise(int w, int h, uint32_t seed)
-{
-    uint32_t *p = g_new(uint32_t, (gsize)w * (gsize)h);
+static uint32_t* pattern_noise(int w, int h, uint32_t seed) {
+    uint32_t* p = g_new(uint32_t, (gsize)w * (gsize)h);
     uint32_t s = seed * 2654435761u + 1;
     for (int i = 0; i < w * h; i++) {
         s ^= s << 13;
@@ -524,21 +488,21 @@ static uint32_t *pattern_noise(int w, int h, uint32_t seed)
 /* The standard known picture; `v` shifts things so a second pass differs. Exact on lossless
  * codecs: fills, 1:1 bitmap copies (fresh and from the image cache), copy-bits, an off-screen
  * surface drawn into and copied onto the primary, surface-to-surface copies. */
-static void draw_known(Display *d, int v)
-{
+static void draw_known(Display* d, int v) {
     int W = d->width, H = d->height;
-    draw_fill(d, 0, rect_xywh(0, 0, W, H), 0x203040 + (uint32_t)v * 0x101010 + (uint32_t)d->id * 0x300000);
+    draw_fill(d, 0, rect_xywh(0, 0, W, H),
+              0x203040 + (uint32_t)v * 0x101010 + (uint32_t)d->id * 0x300000);
     draw_fill(d, 0, rect_xywh(20 + v * 10, 20, 200, 100), 0xff8000);
     draw_fill(d, 0, rect_xywh(240, 20 + v * 10, 60, 180), 0x00c0ff);
 
-    uint32_t *photo = pattern_photo(256, 160, v + d->id);
+    uint32_t* photo = pattern_photo(256, 160, v + d->id);
     draw_bitmap(d, 0, 40, 150, photo, 256, 160, FALSE, 0);
-    uint32_t *flat = pattern_flat(200, 100, v + d->id);
+    uint32_t* flat = pattern_flat(200, 100, v + d->id);
     uint32_t id = draw_bitmap(d, 0, 330, 40, flat, 200, 100, TRUE, 0);
     draw_bitmap(d, 0, 330, 160 + v * 4, flat, 200, 100, TRUE, id);
-    uint32_t *odd = pattern_noise(97, 33, 7 + (uint32_t)v);
+    uint32_t* odd = pattern_noise(97, 33, 7 + (uint32_t)v);
     draw_bitmap(d, 0, 20 + v, H - 50, odd, 97, 33, FALSE, 0);
-    uint32_t *tiny = pattern_flat(16, 16, 3);
+    uint32_t* tiny = pattern_flat(16, 16, 3);
     for (int i = 0; i < 4; i++) {
         draw_bitmap(d, 0, 140 + i * 20, H - 40, tiny, 16, 16, FALSE, 0);
     }
@@ -547,7 +511,7 @@ static void draw_known(Display *d, int v)
     /* off-screen surfaces: 1 drawn into, 2 filled from 1, both copied to the primary */
     surface_create(d, 1, 128, 96);
     draw_fill(d, 1, rect_xywh(0, 0, 128, 96), 0x802020);
-    uint32_t *small = pattern_flat(64, 48, 5 + v);
+    uint32_t* small = pattern_flat(64, 48, 5 + v);
     draw_bitmap(d, 1, 10, 10, small, 64, 48, FALSE, 0);
     surface_create(d, 2, 100, 80);
     draw_fill(d, 2, rect_xywh(0, 0, 100, 80), 0x208020);
@@ -568,12 +532,11 @@ static void draw_known(Display *d, int v)
 
 /* ---- ops the model does not follow: sent so their wire forms exist, not pixel-checked ---- */
 
-static void draw_other_ops(Display *d)
-{
-    uint32_t *flat = pattern_flat(64, 64, 2);
-    uint32_t *photo = pattern_photo(64, 64, 9);
+static void draw_other_ops(Display* d) {
+    uint32_t* flat = pattern_flat(64, 64, 2);
+    uint32_t* photo = pattern_photo(64, 64, 9);
     QXLRect r;
-    Cmd *c;
+    Cmd* c;
 
     r = rect_xywh(10, 300, 64, 64);
     c = drawable_new(0, QXL_DRAW_BLEND, r);
@@ -607,7 +570,7 @@ static void draw_other_ops(Display *d)
     count_op("transparent");
     push(d, c);
 
-    uint32_t *argb = g_new(uint32_t, 64 * 64);
+    uint32_t* argb = g_new(uint32_t, 64 * 64);
     for (int i = 0; i < 64 * 64; i++) {
         uint32_t a = (uint32_t)(i % 64) * 4;
         argb[i] = a << 24 | (a * 200 / 255) << 16 | (a / 2) << 8; /* premultiplied */
@@ -631,12 +594,12 @@ static void draw_other_ops(Display *d)
     c->u.drawable.u.rop3.src_area = rect_xywh(0, 0, 64, 64);
     c->u.drawable.u.rop3.brush.type = SPICE_BRUSH_TYPE_SOLID;
     c->u.drawable.u.rop3.brush.u.color = 0x0000ff;
-    c->u.drawable.u.rop3.rop3 = 0xca; /* (S & P) | (~S & D)... a classic mask-blit rop */
+    c->u.drawable.u.rop3.rop3 = 0xca; /* P ? S : D, the pattern picks source or destination */
     count_op("rop3");
     push(d, c);
 
     static const uint8_t kinds[] = {QXL_DRAW_WHITENESS, QXL_DRAW_BLACKNESS, QXL_DRAW_INVERS};
-    static const char *kind_names[] = {"whiteness", "blackness", "invers"};
+    static const char* kind_names[] = {"whiteness", "blackness", "invers"};
     for (int i = 0; i < 3; i++) {
         c = drawable_new(0, kinds[i], rect_xywh(360 + i * 30, 300, 25, 25));
         c->u.drawable.effect = i == 2 ? QXL_EFFECT_REVERT_ON_DUP : QXL_EFFECT_OPAQUE;
@@ -649,10 +612,10 @@ static void draw_other_ops(Display *d)
     c = drawable_new(0, QXL_DRAW_STROKE, r);
     c->u.drawable.effect = QXL_EFFECT_BLEND;
     gsize seg_bytes = sizeof(QXLPathSeg) + 4 * sizeof(QXLPointFix);
-    QXLPath *path = cmd_own(c, g_malloc0(sizeof(QXLPath) + seg_bytes));
+    QXLPath* path = cmd_own(c, g_malloc0(sizeof(QXLPath) + seg_bytes));
     path->data_size = (uint32_t)seg_bytes;
     path->chunk.data_size = (uint32_t)seg_bytes;
-    QXLPathSeg *seg = (QXLPathSeg *)(void *)path->chunk.data;
+    QXLPathSeg* seg = (QXLPathSeg*)(void*)path->chunk.data;
     seg->flags = QXL_PATH_BEGIN | QXL_PATH_END | QXL_PATH_CLOSE;
     seg->count = 4;
     static const int pts[4][2] = {{470, 380}, {550, 380}, {510, 300}, {470, 380}};
@@ -674,13 +637,13 @@ static void draw_other_ops(Display *d)
     c = drawable_new(0, QXL_DRAW_TEXT, r);
     c->u.drawable.effect = QXL_EFFECT_BLEND;
     gsize glyph_bytes = sizeof(QXLRasterGlyph) + 16 * 1;
-    QXLString *str = cmd_own(c, g_malloc0(sizeof(QXLString) + 2 * glyph_bytes));
+    QXLString* str = cmd_own(c, g_malloc0(sizeof(QXLString) + 2 * glyph_bytes));
     str->length = 2;
     str->flags = SPICE_STRING_FLAGS_RASTER_A1;
     str->data_size = (uint32_t)(2 * glyph_bytes);
     str->chunk.data_size = str->data_size;
     for (int g = 0; g < 2; g++) {
-        QXLRasterGlyph *gl = (QXLRasterGlyph *)(void *)(str->chunk.data + g * glyph_bytes);
+        QXLRasterGlyph* gl = (QXLRasterGlyph*)(void*)(str->chunk.data + g * glyph_bytes);
         gl->render_pos.x = 575 + g * 12;
         gl->render_pos.y = 316;
         gl->glyph_origin.x = 0;
@@ -713,9 +676,8 @@ static void draw_other_ops(Display *d)
 
 static int stream_frame;
 
-static uint32_t *stream_picture(int t)
-{
-    uint32_t *p = g_new(uint32_t, STREAM_W * STREAM_H);
+static uint32_t* stream_picture(int t) {
+    uint32_t* p = g_new(uint32_t, STREAM_W * STREAM_H);
     for (int y = 0; y < STREAM_H; y++) {
         for (int x = 0; x < STREAM_W; x++) {
             int r = (x + t * 4) & 0xff;
@@ -727,26 +689,24 @@ static uint32_t *stream_picture(int t)
     return p;
 }
 
-static gboolean stream_final(gpointer data)
-{
-    Display *d = data;
+static gboolean stream_final(gpointer data) {
+    Display* d = data;
     /* after the stream timed out: one lossless picture over the whole stream area */
-    uint32_t *p = stream_picture(1000);
+    uint32_t* p = stream_picture(1000);
     draw_bitmap(d, 0, 160, 120, p, STREAM_W, STREAM_H, FALSE, 0);
     g_free(p);
     manifest_event("stream: final lossless frame drawn");
     return G_SOURCE_REMOVE;
 }
 
-static gboolean stream_tick(gpointer data)
-{
-    Display *d = data;
+static gboolean stream_tick(gpointer data) {
+    Display* d = data;
     if (stream_frame >= S.stream_frames) {
         manifest_event("stream: %d frames sent", stream_frame);
         g_timeout_add(1600, stream_final, d);
         return G_SOURCE_REMOVE;
     }
-    uint32_t *p = stream_picture(stream_frame++);
+    uint32_t* p = stream_picture(stream_frame++);
     draw_bitmap(d, 0, 160, 120, p, STREAM_W, STREAM_H, FALSE, 0);
     g_free(p);
     S.stream_frames_sent++;
@@ -756,22 +716,27 @@ static gboolean stream_tick(gpointer data)
 /* ---- cursor ---- */
 
 typedef struct {
-    const char *name;
+    const char* name;
     uint16_t type;
 } CursorKind;
 
-static Cmd *cursor_set(Display *d, uint16_t type, int w, int h, int hx, int hy, int x, int y,
-                       uint64_t unique)
-{
-    Cmd *c = cmd_new(QXL_CMD_CURSOR);
+static Cmd* cursor_set(Display* d, uint16_t type, int w, int h, int hx, int hy, int x, int y,
+                       uint64_t unique) {
+    Cmd* c = cmd_new(QXL_CMD_CURSOR);
     gsize mask_stride = (gsize)(w + 7) / 8;
     gsize size = 0;
     switch (type) {
-    case SPICE_CURSOR_TYPE_ALPHA: size = (gsize)w * (gsize)h * 4; break;
-    case SPICE_CURSOR_TYPE_MONO: size = 2 * mask_stride * (gsize)h; break;
-    case SPICE_CURSOR_TYPE_COLOR32: size = (gsize)w * (gsize)h * 4 + mask_stride * (gsize)h; break;
+        case SPICE_CURSOR_TYPE_ALPHA:
+            size = (gsize)w * (gsize)h * 4;
+            break;
+        case SPICE_CURSOR_TYPE_MONO:
+            size = 2 * mask_stride * (gsize)h;
+            break;
+        case SPICE_CURSOR_TYPE_COLOR32:
+            size = (gsize)w * (gsize)h * 4 + mask_stride * (gsize)h;
+            break;
     }
-    QXLCursor *cur = cmd_own(c, g_malloc0(sizeof(QXLCursor) + size));
+    QXLCursor* cur = cmd_own(c, g_malloc0(sizeof(QXLCursor) + size));
     cur->header.unique = unique;
     cur->header.type = type;
     cur->header.width = (uint16_t)w;
@@ -780,7 +745,7 @@ static Cmd *cursor_set(Display *d, uint16_t type, int w, int h, int hx, int hy, 
     cur->header.hot_spot_y = (uint16_t)hy;
     cur->data_size = (uint32_t)size;
     cur->chunk.data_size = (uint32_t)size;
-    uint8_t *data = cur->chunk.data;
+    uint8_t* data = cur->chunk.data;
     for (int py = 0; py < h; py++) {
         for (int px = 0; px < w; px++) {
             gboolean inside = px <= py; /* a triangle arrow */
@@ -815,12 +780,12 @@ static Cmd *cursor_set(Display *d, uint16_t type, int w, int h, int hx, int hy, 
     return c;
 }
 
-static void cursor_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void cursor_log(const char *fmt, ...)
-{
+static void cursor_log(const char* fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static void cursor_log(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *s = g_strdup_vprintf(fmt, ap);
+    char* s = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     g_mutex_lock(&S.lock);
     if (S.cursor_json->len) {
@@ -831,9 +796,8 @@ static void cursor_log(const char *fmt, ...)
     g_free(s);
 }
 
-static void cursor_move(Display *d, int x, int y)
-{
-    Cmd *c = cmd_new(QXL_CMD_CURSOR);
+static void cursor_move(Display* d, int x, int y) {
+    Cmd* c = cmd_new(QXL_CMD_CURSOR);
     c->u.cursor.type = QXL_CURSOR_MOVE;
     c->u.cursor.u.position.x = (int16_t)x;
     c->u.cursor.u.position.y = (int16_t)y;
@@ -841,25 +805,24 @@ static void cursor_move(Display *d, int x, int y)
     push_cursor(d, c);
 }
 
-static void cursor_hide(Display *d)
-{
-    Cmd *c = cmd_new(QXL_CMD_CURSOR);
+static void cursor_hide(Display* d) {
+    Cmd* c = cmd_new(QXL_CMD_CURSOR);
     c->u.cursor.type = QXL_CURSOR_HIDE;
     cursor_log("{\"op\": \"hide\"}");
     push_cursor(d, c);
 }
 
-void cursor_run_scenario(Display *d)
-{
+void cursor_run_scenario(Display* d) {
     static const CursorKind kinds[] = {{"alpha", SPICE_CURSOR_TYPE_ALPHA},
                                        {"mono", SPICE_CURSOR_TYPE_MONO},
                                        {"color32", SPICE_CURSOR_TYPE_COLOR32}};
     for (int k = 0; k < 3; k++) {
         int size = 32;
         cursor_set(d, kinds[k].type, size, size, 1, 2, 100 + k * 50, 100, (uint64_t)(k + 1));
-        cursor_log("{\"op\": \"set\", \"type\": \"%s\", \"width\": %d, \"height\": %d, "
-                   "\"hot_x\": 1, \"hot_y\": 2, \"x\": %d, \"y\": 100, \"unique\": %d}",
-                   kinds[k].name, size, size, 100 + k * 50, k + 1);
+        cursor_log(
+            "{\"op\": \"set\", \"type\": \"%s\", \"width\": %d, \"height\": %d, "
+            "\"hot_x\": 1, \"hot_y\": 2, \"x\": %d, \"y\": 100, \"unique\": %d}",
+            kinds[k].name, size, size, 100 + k * 50, k + 1);
         for (int i = 1; i <= 5; i++) {
             cursor_move(d, 100 + k * 50 + i * 10, 100 + i * 7);
         }
@@ -867,15 +830,15 @@ void cursor_run_scenario(Display *d)
     cursor_hide(d);
     /* the alpha shape again with the same unique: the server may send it from its cache */
     cursor_set(d, SPICE_CURSOR_TYPE_ALPHA, 32, 32, 1, 2, 300, 300, 1);
-    cursor_log("{\"op\": \"set\", \"type\": \"alpha\", \"width\": 32, \"height\": 32, "
-               "\"hot_x\": 1, \"hot_y\": 2, \"x\": 300, \"y\": 300, \"unique\": 1}");
+    cursor_log(
+        "{\"op\": \"set\", \"type\": \"alpha\", \"width\": 32, \"height\": 32, "
+        "\"hot_x\": 1, \"hot_y\": 2, \"x\": 300, \"y\": 300, \"unique\": 1}");
 }
 
 /* ---- scenarios ---- */
 
-static gboolean resize_step(gpointer data)
-{
-    Display *d = data;
+static gboolean resize_step(gpointer data) {
+    Display* d = data;
     spice_qxl_destroy_primary_surface(&d->qxl, 0);
     manifest_event("display %d: primary destroyed", d->id);
     create_primary(d, 800, 600);
@@ -883,8 +846,7 @@ static gboolean resize_step(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-void display_start_scenario(void)
-{
+void display_start_scenario(void) {
     if (S.scenario_started) {
         return;
     }
@@ -894,7 +856,7 @@ void display_start_scenario(void)
     for (int i = 0; i < S.displays; i++) {
         draw_known(&S.display[i], 0);
     }
-    Display *d0 = &S.display[0];
+    Display* d0 = &S.display[0];
     if (!strcmp(S.scenario, "draw-ops")) {
         draw_other_ops(d0);
     } else if (!strcmp(S.scenario, "resize")) {
@@ -907,24 +869,24 @@ void display_start_scenario(void)
     if (strcmp(S.scenario, "cursor") != 0) {
         /* every session shows some cursor, as a guest would */
         cursor_set(d0, SPICE_CURSOR_TYPE_ALPHA, 16, 16, 0, 0, 10, 10, 0);
-        cursor_log("{\"op\": \"set\", \"type\": \"alpha\", \"width\": 16, \"height\": 16, "
-                   "\"hot_x\": 0, \"hot_y\": 0, \"x\": 10, \"y\": 10, \"unique\": 0}");
+        cursor_log(
+            "{\"op\": \"set\", \"type\": \"alpha\", \"width\": 16, \"height\": 16, "
+            "\"hot_x\": 0, \"hot_y\": 0, \"x\": 10, \"y\": 10, \"unique\": 0}");
     }
 }
 
-void display_write_expected(GString *m)
-{
+void display_write_expected(GString* m) {
     g_string_append(m, "  \"displays\": [");
     for (int i = 0; i < S.displays; i++) {
-        Display *d = &S.display[i];
-        char *name = g_strdup_printf("expected-display-%d.png", i);
-        char *path = g_build_filename(S.out_dir, name, NULL);
+        Display* d = &S.display[i];
+        char* name = g_strdup_printf("expected-display-%d.png", i);
+        char* path = g_build_filename(S.out_dir, name, NULL);
         gboolean ok = d->model_exact && d->model[0].px &&
-                      peer_write_png_xrgb(path, (const uint8_t *)d->model[0].px,
-                                          d->model[0].width, d->model[0].height,
-                                          d->model[0].width * 4);
-        g_string_append_printf(m, "%s\n    {\"id\": %d, \"width\": %d, \"height\": %d, "
-                                  "\"expected_png\": ",
+                      peer_write_png_xrgb(path, (const uint8_t*)d->model[0].px, d->model[0].width,
+                                          d->model[0].height, d->model[0].width * 4);
+        g_string_append_printf(m,
+                               "%s\n    {\"id\": %d, \"width\": %d, \"height\": %d, "
+                               "\"expected_png\": ",
                                i ? "," : "", i, d->width, d->height);
         if (ok) {
             peer_json_string(m, name, -1);

@@ -1,23 +1,26 @@
 /* spicetap-test-server entry point: options, server setup, run, manifest. */
-#include "server.h"
-
 #include <glib-unix.h>
 #include <signal.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "server.h"
 
 Server S;
 
-static gboolean parse_compression(const char *name, SpiceImageCompression *out)
-{
+static gboolean parse_compression(const char* name, SpiceImageCompression* out) {
     static const struct {
-        const char *name;
+        const char* name;
         SpiceImageCompression value;
     } table[] = {
-        {"off", SPICE_IMAGE_COMPRESSION_OFF},       {"quic", SPICE_IMAGE_COMPRESSION_QUIC},
-        {"lz", SPICE_IMAGE_COMPRESSION_LZ},         {"glz", SPICE_IMAGE_COMPRESSION_GLZ},
-        {"auto_lz", SPICE_IMAGE_COMPRESSION_AUTO_LZ}, {"auto_glz", SPICE_IMAGE_COMPRESSION_AUTO_GLZ},
+        {"off", SPICE_IMAGE_COMPRESSION_OFF},
+        {"quic", SPICE_IMAGE_COMPRESSION_QUIC},
+        {"lz", SPICE_IMAGE_COMPRESSION_LZ},
+        {"glz", SPICE_IMAGE_COMPRESSION_GLZ},
+        {"auto_lz", SPICE_IMAGE_COMPRESSION_AUTO_LZ},
+        {"auto_glz", SPICE_IMAGE_COMPRESSION_AUTO_GLZ},
     };
+
     for (gsize i = 0; i < G_N_ELEMENTS(table); i++) {
         if (!strcmp(name, table[i].name)) {
             *out = table[i].value;
@@ -27,8 +30,7 @@ static gboolean parse_compression(const char *name, SpiceImageCompression *out)
     return FALSE;
 }
 
-static gboolean parse_wan(const char *name, spice_wan_compression_t *out)
-{
+static gboolean parse_wan(const char* name, spice_wan_compression_t* out) {
     if (!strcmp(name, "auto")) {
         *out = SPICE_WAN_COMPRESSION_AUTO;
     } else if (!strcmp(name, "never")) {
@@ -41,8 +43,7 @@ static gboolean parse_wan(const char *name, spice_wan_compression_t *out)
     return TRUE;
 }
 
-static gboolean parse_streaming(const char *name, int *out)
-{
+static gboolean parse_streaming(const char* name, int* out) {
     if (!strcmp(name, "off")) {
         *out = SPICE_STREAM_VIDEO_OFF;
     } else if (!strcmp(name, "all")) {
@@ -55,36 +56,32 @@ static gboolean parse_streaming(const char *name, int *out)
     return TRUE;
 }
 
-static gboolean on_timeout(gpointer data)
-{
+static gboolean on_timeout(gpointer data) {
     (void)data;
     peer_log("duration reached");
     g_main_loop_quit(S.loop);
     return G_SOURCE_REMOVE;
 }
 
-static gboolean on_signal(gpointer data)
-{
+static gboolean on_signal(gpointer data) {
     (void)data;
     peer_log("signal: stopping");
     g_main_loop_quit(S.loop);
     return G_SOURCE_REMOVE;
 }
 
-static void append_op_counts(GString *m)
-{
-    GList *keys = g_list_sort(g_hash_table_get_keys(S.op_counts), (GCompareFunc)strcmp);
+static void append_op_counts(GString* m) {
+    GList* keys = g_list_sort(g_hash_table_get_keys(S.op_counts), (GCompareFunc)strcmp);
     g_string_append(m, "  \"draw_ops\": {");
-    for (GList *k = keys; k; k = k->next) {
-        g_string_append_printf(m, "%s\"%s\": %d", k == keys ? "" : ", ", (const char *)k->data,
+    for (GList* k = keys; k; k = k->next) {
+        g_string_append_printf(m, "%s\"%s\": %d", k == keys ? "" : ", ", (const char*)k->data,
                                GPOINTER_TO_INT(g_hash_table_lookup(S.op_counts, k->data)));
     }
     g_string_append(m, "},\n");
     g_list_free(keys);
 }
 
-static void json_opt(GString *m, const char *key, const char *value)
-{
+static void json_opt(GString* m, const char* key, const char* value) {
     g_string_append_printf(m, "  \"%s\": ", key);
     if (value) {
         peer_json_string(m, value, -1);
@@ -94,9 +91,8 @@ static void json_opt(GString *m, const char *key, const char *value)
     g_string_append(m, ",\n");
 }
 
-static void write_manifest(void)
-{
-    GString *m = g_string_new("{\n  \"role\": \"server\",\n");
+static void write_manifest(void) {
+    GString* m = g_string_new("{\n  \"role\": \"server\",\n");
     json_opt(m, "scenario", S.scenario);
     g_string_append_printf(m, "  \"port\": %d,\n  \"tls_port\": %d,\n", S.port, S.tls_port);
     json_opt(m, "ticket", S.ticket);
@@ -118,14 +114,13 @@ static void write_manifest(void)
     g_string_append_printf(m, "  \"channels\": [\n    %s\n  ],\n", S.channels_json->str);
     g_string_append_printf(m, "  \"events\": [\n    %s\n  ]\n}\n", S.events_json->str);
     g_mutex_unlock(&S.lock);
-    char *path = g_build_filename(S.out_dir, "server-manifest.json", NULL);
+    char* path = g_build_filename(S.out_dir, "server-manifest.json", NULL);
     peer_write_text(path, m);
     g_free(path);
     g_string_free(m, TRUE);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     g_set_prgname("spicetap-test-server");
     S.displays = 1;
     S.duration_s = 20;
@@ -152,8 +147,8 @@ int main(int argc, char **argv)
         {"scenario", 0, 0, G_OPTION_ARG_STRING, &S.scenario,
          "known|draw-ops|resize|stream*|cursor (anything else draws the known picture)", "NAME"},
         {"displays", 0, 0, G_OPTION_ARG_INT, &S.displays, "number of QXL devices (monitors)", "N"},
-        {"out-dir", 0, 0, G_OPTION_ARG_FILENAME, &S.out_dir, "where the manifest and expected PNGs go",
-         "DIR"},
+        {"out-dir", 0, 0, G_OPTION_ARG_FILENAME, &S.out_dir,
+         "where the manifest and expected PNGs go", "DIR"},
         {"file-dir", 0, 0, G_OPTION_ARG_FILENAME, &S.file_dir, "where received files go", "DIR"},
         {"spiceport", 0, 0, G_OPTION_ARG_STRING, &S.port_name, "port channel name", "NAME"},
         {"tone", 0, 0, G_OPTION_ARG_INT, &S.tone_hz, "playback tone in Hz", "HZ"},
@@ -168,9 +163,9 @@ int main(int argc, char **argv)
          "do not exit when the client disconnects", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    GOptionContext *oc = g_option_context_new("- scriptable SPICE test server");
+    GOptionContext* oc = g_option_context_new("- scriptable SPICE test server");
     g_option_context_add_main_entries(oc, entries, NULL);
-    GError *err = NULL;
+    GError* err = NULL;
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         fprintf(stderr, "spicetap-test-server: %s\n", err->message);
         return 2;
@@ -213,9 +208,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "spicetap-test-server: --tls-port needs --x509-dir\n");
             return 2;
         }
-        char *ca = g_build_filename(S.x509_dir, "ca-cert.pem", NULL);
-        char *cert = g_build_filename(S.x509_dir, "server-cert.pem", NULL);
-        char *key = g_build_filename(S.x509_dir, "server-key.pem", NULL);
+        char* ca = g_build_filename(S.x509_dir, "ca-cert.pem", NULL);
+        char* cert = g_build_filename(S.x509_dir, "server-cert.pem", NULL);
+        char* key = g_build_filename(S.x509_dir, "server-key.pem", NULL);
         if (spice_server_set_tls(S.server, S.tls_port, ca, cert, key, NULL, NULL, NULL) != 0) {
             fprintf(stderr, "spicetap-test-server: TLS setup failed\n");
             return 1;
@@ -232,7 +227,8 @@ int main(int argc, char **argv)
     if (S.compression) {
         SpiceImageCompression c;
         if (!parse_compression(S.compression, &c)) {
-            fprintf(stderr, "spicetap-test-server: unknown image compression '%s'\n", S.compression);
+            fprintf(stderr, "spicetap-test-server: unknown image compression '%s'\n",
+                    S.compression);
             return 2;
         }
         spice_server_set_image_compression(S.server, c);
@@ -266,7 +262,8 @@ int main(int argc, char **argv)
         return 3;
     }
     spice_server_set_name(S.server, "spicetap-test-server");
-    static const uint8_t uuid[16] = {0x5b, 0x1c, 0xe7, 0xa9, 0, 1, 0x40, 2, 0x80, 3, 4, 5, 6, 7, 8, 9};
+    static const uint8_t uuid[16] = {0x5b, 0x1c, 0xe7, 0xa9, 0, 1, 0x40, 2,
+                                     0x80, 3,    4,    5,    6, 7, 8,    9};
     spice_server_set_uuid(S.server, uuid);
     if (spice_server_init(S.server, S.core) != 0) {
         fprintf(stderr, "spicetap-test-server: spice_server_init failed (port in use?)\n");
