@@ -490,8 +490,8 @@ struct Writer {
     void operator()(const Reply& m) {
         w.field("type", m.type)
             .field("type_name", message_type_name(m.type))
-            .field("error", m.error)
-            .field("error_name", name_in(kReplyErrors, m.error));
+            .field("result", m.error)
+            .field("result_name", name_in(kReplyErrors, m.error));
     }
 
     void operator()(const Clipboard& m) {
@@ -620,7 +620,7 @@ void write_json(const AgentMessage& msg, JsonWriter& w) {
     if (msg.body) {
         write_body_json(*msg.body, w);
     } else {
-        w.field("error", msg.body.error().message());
+        w.field("decode_error", msg.body.error().message());
     }
 }
 

@@ -368,7 +368,7 @@ TEST_CASE("malformed agent data gives errors, never crashes", "[agent][malformed
         auto fed = s.feed(Direction::ClientToServer, m.view());
         REQUIRE(fed.messages.size() == 1);
         CHECK_FALSE(fed.messages[0].body);
-        CHECK(json(fed.messages[0]).find(R"("error":"truncated at byte 4: agent reply")") !=
+        CHECK(json(fed.messages[0]).find(R"("decode_error":"truncated at byte 4: agent reply")") !=
               std::string::npos);
     }
     SECTION("random garbage in small pieces") {
