@@ -198,10 +198,17 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             // dissect_spice_display_client handles only INIT (101), so STREAM_REPORT (102),
             // PREFERRED_COMPRESSION (103), GL_DRAW_DONE (104) and PREFERRED_VIDEO_CODEC_TYPE
             // (105) throw it out of step; dissect_spice_inputs_client has no case for
-            // KEY_SCANCODE (104), which spice-gtk sends for every typed character.
+            // KEY_SCANCODE (104), which spice-gtk sends for every typed character;
+            // dissect_spice_main_client consumes only ATTACH_CHANNELS (104), MOUSE_MODE_REQUEST
+            // (105) and AGENT_START (106), and reads every AGENT_DATA (107) as if it began with
+            // a VDAgentMessage header, which is false for the continuation chunks of a long
+            // agent message; dissect_spice_record_client consumes only RECORD_MODE (102), not
+            // DATA (101) or START_MARK (103).
             auto tshark_cannot_skip = [](int channel_type, uint16_t type) {
                 return (channel_type == 2 && type >= 102 && type <= 105) ||
-                       (channel_type == 3 && type == 104);
+                       (channel_type == 3 && type == 104) ||
+                       (channel_type == 1 && type >= 101 && (type < 104 || type > 106)) ||
+                       (channel_type == 6 && (type == 101 || type == 103));
             };
             auto tshark_blind_c2s = [&](uint16_t client_port) {
                 for (const auto& [key, n] : ours) {
