@@ -1,7 +1,7 @@
 // spicetap replay LOG [--stats] [--json] [--to T]
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "capture/import/log_source.h"

@@ -1,7 +1,7 @@
 // spicetap screenshot LOG --at T -o OUT.png [--display N]
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "capture/import/log_source.h"
@@ -68,9 +68,10 @@ int run_screenshot(const ScreenshotArgs& a) {
             fmt::print(", exact\n");
         } else {
             const canvas::Rect e = unsure.extents();
-            fmt::print(", {} pixels possibly wrong (within {},{} {}x{}; {} issues, see "
-                       "`spicetap replay`)\n",
-                       unsure.area(), e.left, e.top, e.width(), e.height(), issues);
+            fmt::print(
+                ", {} pixels possibly wrong (within {},{} {}x{}; {} issues, see "
+                "`spicetap replay`)\n",
+                unsure.area(), e.left, e.top, e.width(), e.height(), issues);
         }
     }
     return finish_reading(source->input_error(), a.input, unsure.empty() ? kExitOk : kExitData);

@@ -30,9 +30,13 @@ void ReplayRecorder::primary_changed(const MessageContext& ctx) {
 
 namespace {
 
-canvas::Rect to_rect(const display::Rect& r) { return {r.left, r.top, r.right, r.bottom}; }
+canvas::Rect to_rect(const display::Rect& r) {
+    return {r.left, r.top, r.right, r.bottom};
+}
 
-canvas::Point to_point(const display::Point& p) { return {p.x, p.y}; }
+canvas::Point to_point(const display::Point& p) {
+    return {p.x, p.y};
+}
 
 canvas::Clip to_clip(const display::Clip& c) {
     if (c.type != uint8_t(display::ClipType::Rects)) {
@@ -48,24 +52,13 @@ canvas::Clip to_clip(const display::Clip& c) {
 
 // Descriptors whose result does not depend on what the destination held.
 bool rop_overwrites(uint16_t descriptor) {
-    return (descriptor & (canvas::ropd::kOpPut | canvas::ropd::kOpBlackness |
-                          canvas::ropd::kOpWhiteness)) != 0;
+    return (descriptor &
+            (canvas::ropd::kOpPut | canvas::ropd::kOpBlackness | canvas::ropd::kOpWhiteness)) != 0;
 }
 
 // A rop3 code whose truth table ignores the destination bit.
 bool rop3_overwrites(uint8_t code) {
     return ((code >> 1) & 0x55) == (code & 0x55) && !canvas::rop3_missing_in_reference(code);
-}
-
-Result<canvas::Surface> copy_surface(const canvas::Surface& s) {
-    auto out = canvas::Surface::create(s.id(), s.width(), s.height(), s.format());
-    if (!out) {
-        return out;
-    }
-    for (uint32_t y = 0; y < s.height(); ++y) {
-        std::memcpy(out->row(y), s.row(y), s.bytes_per_row());
-    }
-    return out;
 }
 
 }  // namespace
@@ -80,18 +73,6 @@ struct DisplayState::Stream {
     std::unique_ptr<codec::VideoStreamDecoder> decoder;
     std::string broken;    // why frames cannot be decoded at all
     bool damaged = false;  // a frame was lost: inter-coded frames after it are suspect
-};
-
-struct DisplayState::Snapshot {
-    struct Slot {
-        canvas::Surface surface;
-        PixelRegion unsure;
-    };
-    std::map<uint32_t, Slot> surfaces;
-    std::optional<uint32_t> primary;
-    codec::PaletteCache palettes;
-    std::vector<display::Head> monitors;
-    bool mark = false;
 };
 
 DisplayState::DisplayState(int channel_id, ImageSource& images, ReplayRecorder& recorder)
@@ -146,8 +127,7 @@ bool DisplayState::fail_draw(const MessageContext& ctx, uint32_t surface_id,
 bool DisplayState::finish_draw(const MessageContext& ctx, uint32_t surface_id,
                                const canvas::Rect& box, const canvas::Clip& clip,
                                const Result<canvas::Damage>& result, Effect effect,
-                               const std::vector<const ResolvedImage*>& sources,
-                               const char* name) {
+                               const std::vector<const ResolvedImage*>& sources, const char* name) {
     ++rec_.stats.draws;
     ++rec_.stats.draws_by_type[name];
     if (!result) {
@@ -244,7 +224,8 @@ bool DisplayState::draw(const Op& op, const MessageContext& ctx) {
         out.invert = (m.flags & 1) != 0;
         if (m.bitmap) {
             ImageFailure f;
-            if (const ResolvedImage* r = ops.keep(images_.resolve_mask(*m.bitmap, surfaces, f), f)) {
+            if (const ResolvedImage* r =
+                    ops.keep(images_.resolve_mask(*m.bitmap, surfaces, f), f)) {
                 out.image = r->source();
             }
         }
@@ -271,7 +252,7 @@ bool DisplayState::draw(const Op& op, const MessageContext& ctx) {
         name = "fill";
         const canvas::Fill fill{brush(op.brush), op.rop_descriptor, mask(op.mask)};
         effect = rop_overwrites(op.rop_descriptor) && !fill.mask.image ? Effect::Overwrites
-                                                                        : Effect::ReadsDest;
+                                                                       : Effect::ReadsDest;
         run([&](canvas::Surface& d) { return canvas::draw_fill(d, area, fill); });
     } else if constexpr (std::is_same_v<Op, display::DrawOpaque>) {
         name = "opaque";
@@ -303,7 +284,7 @@ bool DisplayState::draw(const Op& op, const MessageContext& ctx) {
         c.scale_mode = static_cast<canvas::ScaleMode>(op.scale_mode);
         c.mask = mask(op.mask);
         effect = rop_overwrites(op.rop_descriptor) && !c.mask.image ? Effect::Overwrites
-                                                                     : Effect::ReadsDest;
+                                                                    : Effect::ReadsDest;
         run([&](canvas::Surface& d) {
             return kCopy ? canvas::draw_copy(d, area, c) : canvas::draw_blend(d, area, c);
         });
@@ -336,8 +317,7 @@ bool DisplayState::draw(const Op& op, const MessageContext& ctx) {
         r.rop3 = op.rop3;
         r.scale_mode = static_cast<canvas::ScaleMode>(op.scale_mode);
         r.mask = mask(op.mask);
-        effect = rop3_overwrites(op.rop3) && !r.mask.image ? Effect::Overwrites
-                                                            : Effect::ReadsDest;
+        effect = rop3_overwrites(op.rop3) && !r.mask.image ? Effect::Overwrites : Effect::ReadsDest;
         run([&](canvas::Surface& d) { return canvas::draw_rop3(d, area, r); });
     } else if constexpr (std::is_same_v<Op, display::DrawStroke>) {
         name = "stroke";
@@ -431,8 +411,7 @@ bool DisplayState::draw(const Op& op, const MessageContext& ctx) {
             // The moved pixels carry their possibly-wrong marks along.
             SurfaceSlot* s = slot(base.surface_id);
             PixelRegion moved = s->unsure;
-            moved.intersect(canvas::Rect{src_pos.x, src_pos.y,
-                                         int32_t(src_pos.x + box.width()),
+            moved.intersect(canvas::Rect{src_pos.x, src_pos.y, int32_t(src_pos.x + box.width()),
                                          int32_t(src_pos.y + box.height())});
             moved.translate(box.left - src_pos.x, box.top - src_pos.y);
             result.emplace(canvas::copy_bits(*dest, area, src_pos));
@@ -487,8 +466,8 @@ bool DisplayState::surface_create(const display::SurfaceCreate& m, const Message
                                      static_cast<canvas::SurfaceFormat>(m.format));
     if (!s) {
         rec_.issue(ctx, "bad_surface",
-                   fmt::format("surface {} ({}x{}, format {}): {}", m.surface_id, m.width,
-                               m.height, m.format, s.error().message()));
+                   fmt::format("surface {} ({}x{}, format {}): {}", m.surface_id, m.width, m.height,
+                               m.format, s.error().message()));
         return false;
     }
     surfaces_.erase(m.surface_id);
@@ -530,8 +509,8 @@ bool DisplayState::stream_create(const display::StreamCreate& m, const MessageCo
     if (!dec) {
         st->broken = dec.error().message();
         rec_.issue(ctx, "stream_error",
-                   fmt::format("stream {} ({}): {}", m.id,
-                               codec::video_codec_name(m.codec_type), st->broken));
+                   fmt::format("stream {} ({}): {}", m.id, codec::video_codec_name(m.codec_type),
+                               st->broken));
         ok = false;
     } else {
         st->decoder = std::move(*dec);
@@ -545,16 +524,16 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
                                 const MessageContext& ctx) {
     auto it = streams_.find(id);
     if (it == streams_.end()) {
-        rec_.issue(ctx, "unknown_stream", fmt::format("frame for stream {}, which does not exist",
-                                                      id));
+        rec_.issue(ctx, "unknown_stream",
+                   fmt::format("frame for stream {}, which does not exist", id));
         return false;
     }
     Stream& st = *it->second;
     const canvas::Rect dest = sized_dest.value_or(st.dest);
     if (!slot(st.surface_id)) {
-        rec_.issue(ctx, "unknown_surface",
-                   fmt::format("stream {} draws on surface {}, which does not exist", id,
-                               st.surface_id));
+        rec_.issue(
+            ctx, "unknown_surface",
+            fmt::format("stream {} draws on surface {}, which does not exist", id, st.surface_id));
         return false;
     }
     if (!st.decoder) {
@@ -615,15 +594,17 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
 bool DisplayState::stream_clip(const display::StreamClip& m, const MessageContext& ctx) {
     auto it = streams_.find(m.id);
     if (it == streams_.end()) {
-        rec_.issue(ctx, "unknown_stream", fmt::format("clip for stream {}, which does not exist",
-                                                      m.id));
+        rec_.issue(ctx, "unknown_stream",
+                   fmt::format("clip for stream {}, which does not exist", m.id));
         return false;
     }
     it->second->clip = to_clip(m.clip);
     return true;
 }
 
-void DisplayState::stream_destroy(uint32_t id) { streams_.erase(id); }
+void DisplayState::stream_destroy(uint32_t id) {
+    streams_.erase(id);
+}
 
 // ---- dispatch --------------------------------------------------------------------------
 
@@ -662,8 +643,7 @@ bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext
             } else if constexpr (std::is_same_v<T, display::Reset>) {
                 if (SurfaceSlot* p = primary_ ? slot(*primary_) : nullptr) {
                     auto fresh = canvas::Surface::create(p->surface.id(), p->surface.width(),
-                                                         p->surface.height(),
-                                                         p->surface.format());
+                                                         p->surface.height(), p->surface.format());
                     if (fresh) {
                         p->surface = std::move(*fresh);
                         p->unsure.clear();
@@ -723,46 +703,6 @@ bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext
             }
         },
         msg);
-}
-
-// ---- checkpoints -----------------------------------------------------------------------
-
-std::shared_ptr<const DisplayState::Snapshot> DisplayState::snapshot() const {
-    auto snap = std::make_shared<Snapshot>();
-    for (const auto& [id, s] : surfaces_) {
-        auto copy = copy_surface(s.surface);
-        if (copy) {
-            snap->surfaces.emplace(id, Snapshot::Slot{std::move(*copy), s.unsure});
-        }
-    }
-    snap->primary = primary_;
-    snap->palettes = palettes_;
-    snap->monitors = monitors_;
-    snap->mark = mark_;
-    return snap;
-}
-
-void DisplayState::restore(const Snapshot& snap) {
-    surfaces_.clear();
-    for (const auto& [id, s] : snap.surfaces) {
-        auto copy = copy_surface(s.surface);
-        if (copy) {
-            surfaces_.emplace(id, SurfaceSlot{std::move(*copy), s.unsure});
-        }
-    }
-    primary_ = snap.primary;
-    palettes_ = snap.palettes;
-    monitors_ = snap.monitors;
-    mark_ = snap.mark;
-    streams_.clear();
-}
-
-uint64_t DisplayState::snapshot_bytes(const Snapshot& snap) {
-    uint64_t sum = 0;
-    for (const auto& [id, s] : snap.surfaces) {
-        sum += uint64_t(s.surface.stride()) * s.surface.height();
-    }
-    return sum;
 }
 
 }  // namespace spicetap::replay

@@ -62,19 +62,17 @@ public:
     int channel_id() const { return channel_id_; }
 
     const canvas::Surface* surface(uint32_t id) const;
+
     std::optional<uint32_t> primary_id() const { return primary_; }
+
     const canvas::Surface* primary() const;
     const PixelRegion* unsure(uint32_t surface_id) const;
-    bool mark() const { return mark_; }
-    const std::vector<channels::display::Head>& monitors() const { return monitors_; }
-    size_t stream_count() const { return streams_.size(); }
 
-    // Deep copy of surfaces, unsure regions, palettes, monitors and mark (not streams: a video
-    // decoder's reference frames cannot be copied). For checkpoints.
-    struct Snapshot;
-    std::shared_ptr<const Snapshot> snapshot() const;
-    void restore(const Snapshot& snap);
-    static uint64_t snapshot_bytes(const Snapshot& snap);
+    bool mark() const { return mark_; }
+
+    const std::vector<channels::display::Head>& monitors() const { return monitors_; }
+
+    size_t stream_count() const { return streams_.size(); }
 
 private:
     struct SurfaceSlot {
@@ -89,9 +87,8 @@ private:
     // Shared epilogue of every draw: bookkeeping of damage and of the unsure region.
     enum class Effect { Overwrites, ReadsDest };
     bool finish_draw(const MessageContext& ctx, uint32_t surface_id, const canvas::Rect& box,
-                     const canvas::Clip& clip, const Result<canvas::Damage>& result,
-                     Effect effect, const std::vector<const ResolvedImage*>& sources,
-                     const char* name);
+                     const canvas::Clip& clip, const Result<canvas::Damage>& result, Effect effect,
+                     const std::vector<const ResolvedImage*>& sources, const char* name);
     bool fail_draw(const MessageContext& ctx, uint32_t surface_id, const canvas::Rect& box,
                    const canvas::Clip& clip, const std::string& kind, const std::string& text);
 

@@ -84,7 +84,11 @@ Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
         case display::ImageType::FromCacheLossless: {
             auto hit = cache_.lookup(type, img.descriptor.id);
             if (!hit) {
-                return fail("missing_cache_image", hit.error());
+                DecodeError e = hit.error();
+                if (auto it = lost_.find(img.descriptor.id); it != lost_.end()) {
+                    e.what += " (its CACHE_ME image was not decoded: " + it->second + ")";
+                }
+                return fail("missing_cache_image", e);
             }
             return *hit;
         }
@@ -230,8 +234,8 @@ Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
     codec::ImageHandle handle = out;
     if (img.descriptor.flags &
         (codec::image_flags::kCacheMe | codec::image_flags::kCacheReplaceMe)) {
-        if (auto stored = cache_.store_decoded(img.descriptor.id, type, img.descriptor.flags,
-                                               handle);
+        if (auto stored =
+                cache_.store_decoded(img.descriptor.id, type, img.descriptor.flags, handle);
             !stored) {
             return fail("cache_error", stored.error());
         }
@@ -248,8 +252,8 @@ std::optional<ResolvedImage> ImageSource::resolve(const display::Image& img,
         const canvas::Surface* s = surfaces(id);
         if (!s) {
             failure.kind = "unknown_surface";
-            failure.text = fmt::format("SURFACE image refers to surface {}, which does not exist",
-                                       id);
+            failure.text =
+                fmt::format("SURFACE image refers to surface {}, which does not exist", id);
             return std::nullopt;
         }
         return ResolvedImage{nullptr, s, id};
@@ -258,6 +262,14 @@ std::optional<ResolvedImage> ImageSource::resolve(const display::Image& img,
     CodecStats& st = stats_[key];
     const auto t0 = std::chrono::steady_clock::now();
     auto handle = decode(img, palettes, failure);
+    if (!handle && (img.descriptor.flags & codec::image_flags::kCacheMe)) {
+        if (lost_.size() >= 4096) {
+            lost_.erase(lost_.begin());  // only a hint for reports; keep it small
+        }
+        lost_[img.descriptor.id] = handle.error().what;
+    } else if (handle) {
+        lost_.erase(img.descriptor.id);
+    }
     const auto t1 = std::chrono::steady_clock::now();
     st.decode_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
     st.bytes += img.data().size();
@@ -316,9 +328,10 @@ std::optional<ResolvedImage> ImageSource::resolve_mask(const display::Image& img
             if (!s || s->format() != canvas::SurfaceFormat::A1) {
                 ++st.failures;
                 failure.kind = "unknown_surface";
-                failure.text = fmt::format("mask refers to surface {}, which is not a 1-bit "
-                                           "surface",
-                                           id);
+                failure.text = fmt::format(
+                    "mask refers to surface {}, which is not a 1-bit "
+                    "surface",
+                    id);
                 return std::nullopt;
             }
             ++st.images;

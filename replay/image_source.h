@@ -58,10 +58,10 @@ public:
 
     // A QMask bitmap as a 1-bit mask image (BITMAP 1BIT_LE/BE, or a cached A1 image).
     std::optional<ResolvedImage> resolve_mask(const channels::display::Image& img,
-                                              const SurfaceLookup& surfaces,
-                                              ImageFailure& failure);
+                                              const SurfaceLookup& surfaces, ImageFailure& failure);
 
     codec::ImageCache& cache() { return cache_; }
+
     codec::GlzWindow& glz_window() { return window_; }
 
     const std::map<std::string, CodecStats>& stats() const { return stats_; }
@@ -77,6 +77,9 @@ private:
     codec::LzDecoder lz_;
     std::vector<uint8_t> scratch_;
     std::map<std::string, CodecStats> stats_;
+    // Images the server asked us to cache that could not be decoded, and why: a later
+    // FROM_CACHE miss names the original cause.
+    std::map<uint64_t, std::string> lost_;
 };
 
 }  // namespace spicetap::replay

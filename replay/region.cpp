@@ -13,6 +13,7 @@ namespace {
 class Pix {
 public:
     Pix() { pixman_region32_init(&r_); }
+
     explicit Pix(const std::vector<canvas::Rect>& rects) {
         std::vector<pixman_box32_t> boxes;
         boxes.reserve(rects.size());
@@ -23,7 +24,9 @@ public:
         }
         pixman_region32_init_rects(&r_, boxes.data(), int(boxes.size()));
     }
+
     ~Pix() { pixman_region32_fini(&r_); }
+
     Pix(const Pix&) = delete;
     Pix& operator=(const Pix&) = delete;
 
@@ -76,9 +79,13 @@ void PixelRegion::subtract(const PixelRegion& other) {
     rects_ = a.rects();
 }
 
-void PixelRegion::subtract(const canvas::Rect& r) { subtract(PixelRegion(r)); }
+void PixelRegion::subtract(const canvas::Rect& r) {
+    subtract(PixelRegion(r));
+}
 
-void PixelRegion::intersect(const canvas::Rect& r) { intersect(PixelRegion(r)); }
+void PixelRegion::intersect(const canvas::Rect& r) {
+    intersect(PixelRegion(r));
+}
 
 void PixelRegion::intersect(const PixelRegion& other) {
     if (empty()) {

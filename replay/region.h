@@ -12,6 +12,7 @@ namespace spicetap::replay {
 class PixelRegion {
 public:
     PixelRegion() = default;
+
     explicit PixelRegion(const canvas::Rect& r) { add(r); }
 
     void add(const canvas::Rect& r);
@@ -21,9 +22,11 @@ public:
     void intersect(const canvas::Rect& r);
     void intersect(const PixelRegion& other);
     void translate(int32_t dx, int32_t dy);
+
     void clear() { rects_.clear(); }
 
     bool empty() const { return rects_.empty(); }
+
     bool intersects(const canvas::Rect& r) const;
     uint64_t area() const;
     canvas::Rect extents() const;

@@ -8,7 +8,9 @@ namespace spicetap::replay {
 
 namespace {
 
-double seconds(int64_t us) { return double(us) / 1e6; }
+double seconds(int64_t us) {
+    return double(us) / 1e6;
+}
 
 double percent(uint64_t part, uint64_t whole) {
     return whole == 0 ? 100.0 : 100.0 * double(part) / double(whole);
@@ -30,9 +32,10 @@ std::string format_report_text(const ReplayReport& r, size_t max_issues) {
     const uint64_t channel = s.applied + s.failed;
     line(fmt::format("exact           {} of {} display messages applied exactly ({:.2f}%)",
                      s.applied, channel, percent(s.applied, channel)));
-    line(fmt::format("frames          {} screen updates, {} marks, {} draws, {} stream frames "
-                     "({} streams)",
-                     s.screen_updates, s.marks, s.draws, s.stream_frames, s.streams));
+    line(
+        fmt::format("frames          {} screen updates, {} marks, {} draws, {} stream frames "
+                    "({} streams)",
+                    s.screen_updates, s.marks, s.draws, s.stream_frames, s.streams));
     if (!s.draws_by_type.empty()) {
         line("draws by type");
         for (const auto& [name, n] : s.draws_by_type) {
@@ -49,10 +52,11 @@ std::string format_report_text(const ReplayReport& r, size_t max_issues) {
     }
     for (const SurfaceSummary& p : r.primaries) {
         const uint64_t total = uint64_t(p.width) * p.height;
-        line(fmt::format("display {}       surface {} {}x{}: {:.2f}% exact ({} pixels possibly "
-                         "wrong)",
-                         p.channel_id, p.surface_id, p.width, p.height,
-                         percent(total - p.unsure_pixels, total), p.unsure_pixels));
+        line(
+            fmt::format("display {}       surface {} {}x{}: {:.2f}% exact ({} pixels possibly "
+                        "wrong)",
+                        p.channel_id, p.surface_id, p.width, p.height,
+                        percent(total - p.unsure_pixels, total), p.unsure_pixels));
     }
     if (s.capture_gaps) {
         line(fmt::format("capture gaps    {}", s.capture_gaps));
@@ -68,8 +72,9 @@ std::string format_report_text(const ReplayReport& r, size_t max_issues) {
                 line(fmt::format("  ... {} more", r.issues.size() - max_issues));
                 break;
             }
-            line(fmt::format("  {:>10.6f} display {} msg {:<4} {}: {}", seconds(i.ts_us - r.start_us),
-                             i.channel_id, i.msg_type, i.kind, i.text));
+            line(fmt::format("  {:>10.6f} display {} msg {:<4} {}: {}",
+                             seconds(i.ts_us - r.start_us), i.channel_id, i.msg_type, i.kind,
+                             i.text));
         }
     }
     return out;

@@ -32,6 +32,7 @@ struct SessionReplay::Impl {
         int channel_id = 0;
         wire::ChannelCaps caps;
     };
+
     struct Event {
         int64_t ts_us = 0;
         bool gap = false;
@@ -100,9 +101,9 @@ struct SessionReplay::Impl {
             ++rec->stats.failed;
             const bool unknown = msg.error().code == Errc::Unsupported;
             rec->issue(ctx, unknown ? "unsupported_message" : "parse_error",
-                       fmt::format("{} ({}): {}", wire::message_name(kDisplayChannel,
-                                                                     wire::Direction::ServerToClient,
-                                                                     type),
+                       fmt::format("{} ({}): {}",
+                                   wire::message_name(kDisplayChannel,
+                                                      wire::Direction::ServerToClient, type),
                                    type, msg.error().message()));
             // It may have drawn anything anywhere.
             display_of(conn).mark_all_unsure();
@@ -131,16 +132,16 @@ struct SessionReplay::Impl {
             auto init = display::parse_client(m.type, *bytes, conn.caps);
             if (init) {
                 if (const auto* i = std::get_if<display::Init>(&*init)) {
-                    images->configure(uint64_t(std::max<int64_t>(i->pixmap_cache_size, 0)),
-                                      uint32_t(std::max<int32_t>(i->glz_dictionary_window_size,
-                                                                 0)));
+                    images->configure(
+                        uint64_t(std::max<int64_t>(i->pixmap_cache_size, 0)),
+                        uint32_t(std::max<int32_t>(i->glz_dictionary_window_size, 0)));
                 }
             }
             return {};
         }
         ++rec->stats.server_messages;
-        auto bytes = reader.read_stream(m.connection, m.dir, m.offset,
-                                        uint64_t(m.header_size) + m.size);
+        auto bytes =
+            reader.read_stream(m.connection, m.dir, m.offset, uint64_t(m.header_size) + m.size);
         if (!bytes) {
             if (bytes.error().code == Errc::Io || bytes.error().code == Errc::Corrupt) {
                 return bytes.error();
@@ -161,8 +162,7 @@ struct SessionReplay::Impl {
             if (sub_list != 0) {
                 auto subs = base::parse_sub_message_list(body, sub_list);
                 if (!subs) {
-                    rec->issue(ctx, "parse_error",
-                               "sub-message list: " + subs.error().message());
+                    rec->issue(ctx, "parse_error", "sub-message list: " + subs.error().message());
                 } else {
                     for (const base::SubMessage& sub : *subs) {
                         ++rec->stats.sub_messages;
@@ -261,7 +261,9 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
     return std::unique_ptr<SessionReplay>(new SessionReplay(std::move(impl)));
 }
 
-Result<bool> SessionReplay::step() { return impl_->step(); }
+Result<bool> SessionReplay::step() {
+    return impl_->step();
+}
 
 Result<void> SessionReplay::run_until(int64_t t_us) {
     while (impl_->next < impl_->events.size() && impl_->events[impl_->next].ts_us <= t_us) {
@@ -293,13 +295,21 @@ Result<void> SessionReplay::seek(int64_t t_us) {
     return run_until(t_us);
 }
 
-int64_t SessionReplay::now_us() const { return impl_->now_us; }
+int64_t SessionReplay::now_us() const {
+    return impl_->now_us;
+}
 
-int64_t SessionReplay::start_us() const { return impl_->reader.session().start_us; }
+int64_t SessionReplay::start_us() const {
+    return impl_->reader.session().start_us;
+}
 
-int64_t SessionReplay::end_us() const { return impl_->reader.session().end_us; }
+int64_t SessionReplay::end_us() const {
+    return impl_->reader.session().end_us;
+}
 
-bool SessionReplay::at_end() const { return impl_->next >= impl_->events.size(); }
+bool SessionReplay::at_end() const {
+    return impl_->next >= impl_->events.size();
+}
 
 std::vector<int> SessionReplay::displays() const {
     std::vector<int> out;
@@ -328,9 +338,13 @@ PixelRegion SessionReplay::primary_unsure(int channel_id) const {
     return u ? *u : PixelRegion{};
 }
 
-const ReplayStats& SessionReplay::stats() const { return impl_->rec->stats; }
+const ReplayStats& SessionReplay::stats() const {
+    return impl_->rec->stats;
+}
 
-const std::vector<ReplayIssue>& SessionReplay::issues() const { return impl_->rec->issues; }
+const std::vector<ReplayIssue>& SessionReplay::issues() const {
+    return impl_->rec->issues;
+}
 
 ReplayReport SessionReplay::report() const {
     ReplayReport r;
@@ -342,8 +356,8 @@ ReplayReport SessionReplay::report() const {
     r.issues = impl_->rec->issues;
     for (const auto& [id, d] : impl_->displays) {
         if (const canvas::Surface* p = d->primary()) {
-            r.primaries.push_back(SurfaceSummary{id, p->id(), p->width(), p->height(),
-                                                 primary_unsure(id).area()});
+            r.primaries.push_back(
+                SurfaceSummary{id, p->id(), p->width(), p->height(), primary_unsure(id).area()});
         }
     }
     return r;
