@@ -39,6 +39,8 @@ void register_import(CLI::App& app, CommandList& commands);
 void register_info(CLI::App& app, CommandList& commands);
 void register_dump(CLI::App& app, CommandList& commands);
 void register_inputs(CLI::App& app, CommandList& commands);
+void register_screenshot(CLI::App& app, CommandList& commands);
+void register_replay(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
 

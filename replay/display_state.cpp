@@ -1,0 +1,708 @@
+// Display messages onto the canvas. Each handler mirrors what channel-display.c does with the
+// message; what the replay adds is the bookkeeping of possibly-wrong pixels (see finish_draw).
+#include "replay/display_state.h"
+
+#include <fmt/core.h>
+
+#include <cstring>
+#include <deque>
+
+#include "replay/canvas/canvas.h"
+
+namespace spicetap::replay {
+
+namespace display = channels::display;
+
+void ReplayRecorder::issue(const MessageContext& ctx, std::string kind, std::string text) {
+    ++stats.issues_by_kind[kind];
+    if (issues.size() < max_issues) {
+        issues.push_back(ReplayIssue{ctx.ts_us, ctx.connection, ctx.channel_id, ctx.msg_type,
+                                     std::move(kind), std::move(text)});
+    }
+}
+
+void ReplayRecorder::primary_changed(const MessageContext& ctx) {
+    if (!last_update_us_ || *last_update_us_ != ctx.ts_us) {
+        ++stats.screen_updates;
+        last_update_us_ = ctx.ts_us;
+    }
+}
+
+namespace {
+
+canvas::Rect to_rect(const display::Rect& r) {
+    return {r.left, r.top, r.right, r.bottom};
+}
+
+canvas::Point to_point(const display::Point& p) {
+    return {p.x, p.y};
+}
+
+canvas::Clip to_clip(const display::Clip& c) {
+    if (c.type != uint8_t(display::ClipType::Rects)) {
+        return std::nullopt;
+    }
+    std::vector<canvas::Rect> rects;
+    rects.reserve(c.rects.size());
+    for (const display::Rect& r : c.rects) {
+        rects.push_back(to_rect(r));
+    }
+    return rects;
+}
+
+// Descriptors whose result does not depend on what the destination held.
+bool rop_overwrites(uint16_t descriptor) {
+    return (descriptor &
+            (canvas::ropd::kOpPut | canvas::ropd::kOpBlackness | canvas::ropd::kOpWhiteness)) != 0;
+}
+
+// A rop3 code whose truth table ignores the destination bit.
+bool rop3_overwrites(uint8_t code) {
+    return ((code >> 1) & 0x55) == (code & 0x55) && !canvas::rop3_missing_in_reference(code);
+}
+
+}  // namespace
+
+// One video stream (STREAM_CREATE .. STREAM_DESTROY).
+struct DisplayState::Stream {
+    uint32_t surface_id = 0;
+    uint8_t flags = 0;
+    uint8_t codec = 0;
+    canvas::Rect dest;
+    canvas::Clip clip;
+    std::unique_ptr<codec::VideoStreamDecoder> decoder;
+    std::string broken;    // why frames cannot be decoded at all
+    bool damaged = false;  // a frame was lost: inter-coded frames after it are suspect
+};
+
+DisplayState::DisplayState(int channel_id, ImageSource& images, ReplayRecorder& recorder)
+    : channel_id_(channel_id), images_(images), rec_(recorder) {}
+
+DisplayState::~DisplayState() = default;
+
+DisplayState::SurfaceSlot* DisplayState::slot(uint32_t id) {
+    auto it = surfaces_.find(id);
+    return it == surfaces_.end() ? nullptr : &it->second;
+}
+
+const canvas::Surface* DisplayState::surface(uint32_t id) const {
+    auto it = surfaces_.find(id);
+    return it == surfaces_.end() ? nullptr : &it->second.surface;
+}
+
+const canvas::Surface* DisplayState::primary() const {
+    return primary_ ? surface(*primary_) : nullptr;
+}
+
+const PixelRegion* DisplayState::unsure(uint32_t surface_id) const {
+    auto it = surfaces_.find(surface_id);
+    return it == surfaces_.end() ? nullptr : &it->second.unsure;
+}
+
+ImageSource::SurfaceLookup DisplayState::lookup() const {
+    return [this](uint32_t id) { return surface(id); };
+}
+
+void DisplayState::mark_all_unsure() {
+    for (auto& [id, s] : surfaces_) {
+        s.unsure = PixelRegion(s.surface.bounds());
+    }
+    for (auto& [id, st] : streams_) {
+        st->damaged = true;
+    }
+}
+
+bool DisplayState::fail_draw(const MessageContext& ctx, uint32_t surface_id,
+                             const canvas::Rect& box, const canvas::Clip& clip,
+                             const std::string& kind, const std::string& text) {
+    rec_.issue(ctx, kind, text);
+    if (SurfaceSlot* s = slot(surface_id)) {
+        PixelRegion area = clip_region(box, clip);
+        area.intersect(s->surface.bounds());
+        s->unsure.add(area);
+    }
+    return false;
+}
+
+bool DisplayState::finish_draw(const MessageContext& ctx, uint32_t surface_id,
+                               const canvas::Rect& box, const canvas::Clip& clip,
+                               const Result<canvas::Damage>& result, Effect effect,
+                               const std::vector<const ResolvedImage*>& sources, const char* name) {
+    ++rec_.stats.draws;
+    ++rec_.stats.draws_by_type[name];
+    if (!result) {
+        return fail_draw(ctx, surface_id, box, clip, "draw_error",
+                         fmt::format("{}: {}", name, result.error().message()));
+    }
+    SurfaceSlot* dest = slot(surface_id);
+    if (!dest) {
+        return false;
+    }
+    const PixelRegion damage = PixelRegion::from_rects(result->rects);
+    // Pixels read from a possibly wrong surface area are possibly wrong where they land.
+    PixelRegion inherited;
+    for (const ResolvedImage* src : sources) {
+        if (!src || !src->surface) {
+            continue;
+        }
+        auto it = surfaces_.find(src->surface_id);
+        if (it == surfaces_.end() || it->second.unsure.empty()) {
+            continue;
+        }
+        inherited.add(damage);
+    }
+    if (effect == Effect::Overwrites) {
+        dest->unsure.subtract(damage);
+    }
+    dest->unsure.add(inherited);
+    if (primary_ && *primary_ == surface_id && !damage.empty()) {
+        rec_.primary_changed(ctx);
+    }
+    return inherited.empty();
+}
+
+// ---- draw commands ---------------------------------------------------------------------
+
+namespace {
+
+// Images a draw needs, kept alive until the draw is done.
+struct Operands {
+    std::deque<ResolvedImage> images;
+    std::optional<ImageFailure> failure;
+
+    const ResolvedImage* keep(std::optional<ResolvedImage> r, ImageFailure& f) {
+        if (!r) {
+            if (!failure) {
+                failure = f;
+            }
+            return nullptr;
+        }
+        images.push_back(std::move(*r));
+        return &images.back();
+    }
+};
+
+}  // namespace
+
+template <typename Op>
+bool DisplayState::draw(const Op& op, const MessageContext& ctx) {
+    const display::DisplayBase& base = op.base;
+    const canvas::Rect box = to_rect(base.box);
+    const canvas::Clip clip = to_clip(base.clip);
+    const canvas::DrawArea area{box, clip};
+    Operands ops;
+    const auto surfaces = lookup();
+
+    auto image = [&](const display::Image& img) -> const ResolvedImage* {
+        ImageFailure f;
+        return ops.keep(images_.resolve(img, palettes_, surfaces, f), f);
+    };
+    auto src_image = [&](const std::optional<display::Image>& img) -> const ResolvedImage* {
+        if (!img) {
+            if (!ops.failure) {
+                ops.failure = ImageFailure{"undecodable_image", "draw without a source image"};
+            }
+            return nullptr;
+        }
+        return image(*img);
+    };
+    auto brush = [&](const display::Brush& b) {
+        canvas::Brush out;
+        out.type = static_cast<canvas::Brush::Type>(b.type);
+        out.color = b.color;
+        if (b.type == uint8_t(display::BrushType::Pattern) && b.pattern) {
+            if (const ResolvedImage* r = image(b.pattern->pat)) {
+                out.pattern = r->source();
+            }
+            out.pos = to_point(b.pattern->pos);
+        }
+        return out;
+    };
+    auto mask = [&](const display::QMask& m) {
+        canvas::Mask out;
+        out.pos = to_point(m.pos);
+        out.invert = (m.flags & 1) != 0;
+        if (m.bitmap) {
+            ImageFailure f;
+            if (const ResolvedImage* r =
+                    ops.keep(images_.resolve_mask(*m.bitmap, surfaces, f), f)) {
+                out.image = r->source();
+            }
+        }
+        return out;
+    };
+
+    // Images are decoded before the surface is looked up: their cache and GLZ side effects
+    // happen whether or not the draw lands anywhere.
+    std::optional<Result<canvas::Damage>> result;
+    Effect effect = Effect::ReadsDest;
+    std::vector<const ResolvedImage*> sources;
+    const char* name = "";
+    canvas::Surface* dest = nullptr;
+    if (SurfaceSlot* s = slot(base.surface_id)) {
+        dest = &s->surface;
+    }
+    auto run = [&](auto&& fn) {
+        if (dest && !ops.failure) {
+            result.emplace(fn(*dest));
+        }
+    };
+
+    if constexpr (std::is_same_v<Op, display::DrawFill>) {
+        name = "fill";
+        const canvas::Fill fill{brush(op.brush), op.rop_descriptor, mask(op.mask)};
+        effect = rop_overwrites(op.rop_descriptor) && !fill.mask.image ? Effect::Overwrites
+                                                                       : Effect::ReadsDest;
+        run([&](canvas::Surface& d) { return canvas::draw_fill(d, area, fill); });
+    } else if constexpr (std::is_same_v<Op, display::DrawOpaque>) {
+        name = "opaque";
+        const ResolvedImage* src = src_image(op.src_bitmap);
+        sources.push_back(src);
+        canvas::Opaque o;
+        if (src) {
+            o.src = src->source();
+        }
+        o.src_area = to_rect(op.src_area);
+        o.brush = brush(op.brush);
+        o.rop_descriptor = op.rop_descriptor;
+        o.scale_mode = static_cast<canvas::ScaleMode>(op.scale_mode);
+        o.mask = mask(op.mask);
+        effect = o.mask.image ? Effect::ReadsDest : Effect::Overwrites;
+        run([&](canvas::Surface& d) { return canvas::draw_opaque(d, area, o); });
+    } else if constexpr (std::is_same_v<Op, display::DrawCopy> ||
+                         std::is_same_v<Op, display::DrawBlend>) {
+        constexpr bool kCopy = std::is_same_v<Op, display::DrawCopy>;
+        name = kCopy ? "copy" : "blend";
+        const ResolvedImage* src = src_image(op.src_bitmap);
+        sources.push_back(src);
+        canvas::Copy c;
+        if (src) {
+            c.src = src->source();
+        }
+        c.src_area = to_rect(op.src_area);
+        c.rop_descriptor = op.rop_descriptor;
+        c.scale_mode = static_cast<canvas::ScaleMode>(op.scale_mode);
+        c.mask = mask(op.mask);
+        effect = rop_overwrites(op.rop_descriptor) && !c.mask.image ? Effect::Overwrites
+                                                                    : Effect::ReadsDest;
+        run([&](canvas::Surface& d) {
+            return kCopy ? canvas::draw_copy(d, area, c) : canvas::draw_blend(d, area, c);
+        });
+    } else if constexpr (std::is_same_v<Op, display::DrawBlackness> ||
+                         std::is_same_v<Op, display::DrawWhiteness> ||
+                         std::is_same_v<Op, display::DrawInvers>) {
+        const canvas::Mask m = mask(op.mask);
+        if constexpr (std::is_same_v<Op, display::DrawBlackness>) {
+            name = "blackness";
+            effect = m.image ? Effect::ReadsDest : Effect::Overwrites;
+            run([&](canvas::Surface& d) { return canvas::draw_blackness(d, area, m); });
+        } else if constexpr (std::is_same_v<Op, display::DrawWhiteness>) {
+            name = "whiteness";
+            effect = m.image ? Effect::ReadsDest : Effect::Overwrites;
+            run([&](canvas::Surface& d) { return canvas::draw_whiteness(d, area, m); });
+        } else {
+            name = "invers";
+            run([&](canvas::Surface& d) { return canvas::draw_invers(d, area, m); });
+        }
+    } else if constexpr (std::is_same_v<Op, display::DrawRop3>) {
+        name = "rop3";
+        const ResolvedImage* src = src_image(op.src_bitmap);
+        sources.push_back(src);
+        canvas::Rop3 r;
+        if (src) {
+            r.src = src->source();
+        }
+        r.src_area = to_rect(op.src_area);
+        r.brush = brush(op.brush);
+        r.rop3 = op.rop3;
+        r.scale_mode = static_cast<canvas::ScaleMode>(op.scale_mode);
+        r.mask = mask(op.mask);
+        effect = rop3_overwrites(op.rop3) && !r.mask.image ? Effect::Overwrites : Effect::ReadsDest;
+        run([&](canvas::Surface& d) { return canvas::draw_rop3(d, area, r); });
+    } else if constexpr (std::is_same_v<Op, display::DrawStroke>) {
+        name = "stroke";
+        canvas::Stroke s;
+        for (const display::PathSegment& seg : op.path.segments) {
+            canvas::PathSegment ps;
+            ps.flags = seg.flags;
+            for (const display::PointFix& p : seg.points) {
+                ps.points.push_back(canvas::PointFix{p.x, p.y});
+            }
+            s.path.push_back(std::move(ps));
+        }
+        s.attr.flags = op.attr.flags;
+        s.attr.style = op.attr.style;
+        s.brush = brush(op.brush);
+        s.fore_mode = op.fore_mode;
+        s.back_mode = op.back_mode;
+        run([&](canvas::Surface& d) { return canvas::draw_stroke(d, area, s); });
+    } else if constexpr (std::is_same_v<Op, display::DrawText>) {
+        name = "text";
+        canvas::Text t;
+        t.str.flags = op.str.flags;
+        for (const display::RasterGlyph& g : op.str.glyphs) {
+            t.str.glyphs.push_back(canvas::Glyph{to_point(g.render_pos), to_point(g.glyph_origin),
+                                                 g.width, g.height, g.data.data(), g.data.size()});
+        }
+        t.back_area = to_rect(op.back_area);
+        t.fore_brush = brush(op.fore_brush);
+        t.back_brush = brush(op.back_brush);
+        t.fore_mode = op.fore_mode;
+        t.back_mode = op.back_mode;
+        run([&](canvas::Surface& d) { return canvas::draw_text(d, area, t); });
+    } else if constexpr (std::is_same_v<Op, display::DrawTransparent>) {
+        name = "transparent";
+        const ResolvedImage* src = src_image(op.src_bitmap);
+        sources.push_back(src);
+        canvas::Transparent t;
+        if (src) {
+            t.src = src->source();
+        }
+        t.src_area = to_rect(op.src_area);
+        t.src_color = op.src_color;
+        t.true_color = op.true_color;
+        run([&](canvas::Surface& d) { return canvas::draw_transparent(d, area, t); });
+    } else if constexpr (std::is_same_v<Op, display::DrawAlphaBlend>) {
+        name = "alpha_blend";
+        const ResolvedImage* src = src_image(op.src_bitmap);
+        sources.push_back(src);
+        canvas::AlphaBlend a;
+        if (src) {
+            a.src = src->source();
+        }
+        a.alpha_flags = op.alpha_flags;
+        a.alpha = op.alpha;
+        a.src_area = to_rect(op.src_area);
+        run([&](canvas::Surface& d) { return canvas::draw_alpha_blend(d, area, a); });
+    } else if constexpr (std::is_same_v<Op, display::DrawComposite>) {
+        name = "composite";
+        const ResolvedImage* src = src_image(op.src_bitmap);
+        sources.push_back(src);
+        canvas::Composite c;
+        c.flags = op.flags;
+        if (src) {
+            c.src = src->source();
+        }
+        if (op.mask_bitmap) {
+            const ResolvedImage* m = image(*op.mask_bitmap);
+            sources.push_back(m);
+            if (m) {
+                c.mask = m->source();
+            }
+        }
+        auto transform = [](const display::Transform& t) {
+            return canvas::Transform{int32_t(t.t00), int32_t(t.t01), int32_t(t.t02),
+                                     int32_t(t.t10), int32_t(t.t11), int32_t(t.t12)};
+        };
+        if (op.src_transform) {
+            c.src_transform = transform(*op.src_transform);
+        }
+        if (op.mask_transform) {
+            c.mask_transform = transform(*op.mask_transform);
+        }
+        c.src_origin = canvas::Point{op.src_origin.x, op.src_origin.y};
+        c.mask_origin = canvas::Point{op.mask_origin.x, op.mask_origin.y};
+        run([&](canvas::Surface& d) { return canvas::draw_composite(d, area, c); });
+    } else if constexpr (std::is_same_v<Op, display::CopyBits>) {
+        name = "copy_bits";
+        effect = Effect::Overwrites;
+        const canvas::Point src_pos = to_point(op.src_pos);
+        if (dest) {
+            // The moved pixels carry their possibly-wrong marks along.
+            SurfaceSlot* s = slot(base.surface_id);
+            PixelRegion moved = s->unsure;
+            moved.intersect(canvas::Rect{src_pos.x, src_pos.y, int32_t(src_pos.x + box.width()),
+                                         int32_t(src_pos.y + box.height())});
+            moved.translate(box.left - src_pos.x, box.top - src_pos.y);
+            result.emplace(canvas::copy_bits(*dest, area, src_pos));
+            if (*result) {
+                moved.intersect(PixelRegion::from_rects((*result)->rects));
+                const bool ok =
+                    finish_draw(ctx, base.surface_id, box, clip, *result, effect, {}, name);
+                s->unsure.add(moved);
+                return ok && moved.empty();
+            }
+        }
+    }
+
+    if (ops.failure) {
+        ++rec_.stats.draws;
+        ++rec_.stats.draws_by_type[name];
+        return fail_draw(ctx, base.surface_id, box, clip, ops.failure->kind,
+                         fmt::format("{}: {}", name, ops.failure->text));
+    }
+    if (!dest) {
+        ++rec_.stats.draws;
+        ++rec_.stats.draws_by_type[name];
+        rec_.issue(ctx, "unknown_surface",
+                   fmt::format("{} on surface {}, which does not exist", name, base.surface_id));
+        return false;
+    }
+    return finish_draw(ctx, base.surface_id, box, clip, *result, effect, sources, name);
+}
+
+// ---- surfaces --------------------------------------------------------------------------
+
+bool DisplayState::surface_create(const display::SurfaceCreate& m, const MessageContext& ctx) {
+    const bool primary = (m.flags & 1) != 0;
+    if (primary && primary_) {
+        SurfaceSlot* old = slot(*primary_);
+        if (old && old->surface.width() == m.width && old->surface.height() == m.height) {
+            // channel-display.c create_canvas: a primary of the same size is kept, pixels and
+            // all (the guest redraws it anyway).
+            if (*primary_ != m.surface_id) {
+                auto node = surfaces_.extract(*primary_);
+                node.key() = m.surface_id;
+                surfaces_.erase(m.surface_id);
+                surfaces_.insert(std::move(node));
+                primary_ = m.surface_id;
+            }
+            return true;
+        }
+        surfaces_.erase(*primary_);
+        primary_.reset();
+    }
+    auto s = canvas::Surface::create(m.surface_id, m.width, m.height,
+                                     static_cast<canvas::SurfaceFormat>(m.format));
+    if (!s) {
+        rec_.issue(ctx, "bad_surface",
+                   fmt::format("surface {} ({}x{}, format {}): {}", m.surface_id, m.width, m.height,
+                               m.format, s.error().message()));
+        return false;
+    }
+    surfaces_.erase(m.surface_id);
+    surfaces_.emplace(m.surface_id, SurfaceSlot{std::move(*s), {}});
+    if (primary) {
+        primary_ = m.surface_id;
+        rec_.primary_changed(ctx);
+    }
+    return true;
+}
+
+bool DisplayState::surface_destroy(const display::SurfaceDestroy& m, const MessageContext&) {
+    // An unknown surface is not a problem for spice-gtk either.
+    if (primary_ && *primary_ == m.surface_id) {
+        primary_.reset();
+        mark_ = false;
+    }
+    surfaces_.erase(m.surface_id);
+    return true;
+}
+
+// ---- streams ---------------------------------------------------------------------------
+
+bool DisplayState::stream_create(const display::StreamCreate& m, const MessageContext& ctx) {
+    ++rec_.stats.streams;
+    if (streams_.contains(m.id)) {
+        // channel-display.c refuses a second create of a live id and keeps the first.
+        rec_.issue(ctx, "stream_error", fmt::format("stream {} created twice", m.id));
+        return false;
+    }
+    auto st = std::make_unique<Stream>();
+    st->surface_id = m.surface_id;
+    st->flags = m.flags;
+    st->codec = m.codec_type;
+    st->dest = to_rect(m.dest);
+    st->clip = to_clip(m.clip);
+    auto dec = codec::VideoStreamDecoder::create(m.codec_type, m.stream_width, m.stream_height);
+    bool ok = true;
+    if (!dec) {
+        st->broken = dec.error().message();
+        rec_.issue(ctx, "stream_error",
+                   fmt::format("stream {} ({}): {}", m.id, codec::video_codec_name(m.codec_type),
+                               st->broken));
+        ok = false;
+    } else {
+        st->decoder = std::move(*dec);
+    }
+    streams_.emplace(m.id, std::move(st));
+    return ok;
+}
+
+bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
+                                const std::optional<canvas::Rect>& sized_dest,
+                                const MessageContext& ctx) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) {
+        rec_.issue(ctx, "unknown_stream",
+                   fmt::format("frame for stream {}, which does not exist", id));
+        return false;
+    }
+    Stream& st = *it->second;
+    const canvas::Rect dest = sized_dest.value_or(st.dest);
+    if (!slot(st.surface_id)) {
+        rec_.issue(
+            ctx, "unknown_surface",
+            fmt::format("stream {} draws on surface {}, which does not exist", id, st.surface_id));
+        return false;
+    }
+    if (!st.decoder) {
+        return fail_draw(ctx, st.surface_id, dest, st.clip, "undecodable_frame",
+                         fmt::format("stream {}: {}", id, st.broken));
+    }
+    auto frames = st.decoder->push(data, mm_time);
+    if (!frames) {
+        st.damaged = true;
+        return fail_draw(ctx, st.surface_id, dest, st.clip, "undecodable_frame",
+                         fmt::format("stream {} frame at mm_time {}: {}", id, mm_time,
+                                     frames.error().message()));
+    }
+    // After a lost frame, only intra-coded streams are certain again.
+    const bool suspect = st.damaged && st.codec != uint8_t(codec::VideoCodec::Mjpeg);
+    bool exact = !suspect;
+    for (codec::VideoFrame& f : *frames) {
+        codec::DecodedImage& img = f.image;
+        if (!(st.flags & 1)) {
+            // Not TOP_DOWN: the frame's rows are stored bottom-up (stream_display_frame).
+            std::vector<uint8_t> row(img.stride);
+            for (uint32_t y = 0; y < img.height / 2; ++y) {
+                uint8_t* a = img.pixels.data() + size_t(y) * img.stride;
+                uint8_t* b = img.pixels.data() + size_t(img.height - 1 - y) * img.stride;
+                std::memcpy(row.data(), a, img.stride);
+                std::memcpy(a, b, img.stride);
+                std::memcpy(b, row.data(), img.stride);
+            }
+        }
+        // sw_canvas put_image: the frame scaled (nearest) onto dest, limited by the stream clip.
+        canvas::Copy c;
+        c.src = canvas::ImageRef{img.pixels.data(), img.width, img.height, img.stride, img.format};
+        c.src_area = canvas::Rect{0, 0, int32_t(img.width), int32_t(img.height)};
+        c.scale_mode = canvas::ScaleMode::Nearest;
+        canvas::Surface& surface = slot(st.surface_id)->surface;
+        auto r = canvas::draw_copy(surface, canvas::DrawArea{dest, st.clip}, c);
+        ++rec_.stats.stream_frames;
+        if (!r) {
+            fail_draw(ctx, st.surface_id, dest, st.clip, "draw_error",
+                      fmt::format("stream {} frame: {}", id, r.error().message()));
+            exact = false;
+            continue;
+        }
+        SurfaceSlot* s = slot(st.surface_id);
+        const PixelRegion damage = PixelRegion::from_rects(r->rects);
+        if (suspect) {
+            s->unsure.add(damage);
+        } else {
+            s->unsure.subtract(damage);
+        }
+        if (primary_ && *primary_ == st.surface_id && !damage.empty()) {
+            rec_.primary_changed(ctx);
+        }
+    }
+    return exact;
+}
+
+bool DisplayState::stream_clip(const display::StreamClip& m, const MessageContext& ctx) {
+    auto it = streams_.find(m.id);
+    if (it == streams_.end()) {
+        rec_.issue(ctx, "unknown_stream",
+                   fmt::format("clip for stream {}, which does not exist", m.id));
+        return false;
+    }
+    it->second->clip = to_clip(m.clip);
+    return true;
+}
+
+void DisplayState::stream_destroy(uint32_t id) {
+    streams_.erase(id);
+}
+
+// ---- dispatch --------------------------------------------------------------------------
+
+bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext& ctx) {
+    return std::visit(
+        [&](const auto& m) -> bool {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, display::DrawFill> ||
+                          std::is_same_v<T, display::DrawOpaque> ||
+                          std::is_same_v<T, display::DrawCopy> ||
+                          std::is_same_v<T, display::DrawBlend> ||
+                          std::is_same_v<T, display::DrawBlackness> ||
+                          std::is_same_v<T, display::DrawWhiteness> ||
+                          std::is_same_v<T, display::DrawInvers> ||
+                          std::is_same_v<T, display::DrawRop3> ||
+                          std::is_same_v<T, display::DrawStroke> ||
+                          std::is_same_v<T, display::DrawText> ||
+                          std::is_same_v<T, display::DrawTransparent> ||
+                          std::is_same_v<T, display::DrawAlphaBlend> ||
+                          std::is_same_v<T, display::DrawComposite> ||
+                          std::is_same_v<T, display::CopyBits>) {
+                return draw(m, ctx);
+            } else if constexpr (std::is_same_v<T, display::Mode>) {
+                // The pre-surface protocol's primary: 32 bits xRGB, anything else 16-bit 555.
+                display::SurfaceCreate c;
+                c.surface_id = 0;
+                c.width = m.x_res;
+                c.height = m.y_res;
+                c.format = m.bits == 32 ? 32 : 16;
+                c.flags = 1;
+                return surface_create(c, ctx);
+            } else if constexpr (std::is_same_v<T, display::Mark>) {
+                ++rec_.stats.marks;
+                mark_ = true;
+                return true;
+            } else if constexpr (std::is_same_v<T, display::Reset>) {
+                if (SurfaceSlot* p = primary_ ? slot(*primary_) : nullptr) {
+                    auto fresh = canvas::Surface::create(p->surface.id(), p->surface.width(),
+                                                         p->surface.height(), p->surface.format());
+                    if (fresh) {
+                        p->surface = std::move(*fresh);
+                        p->unsure.clear();
+                        rec_.primary_changed(ctx);
+                    }
+                }
+                palettes_.clear();
+                mark_ = false;
+                return true;
+            } else if constexpr (std::is_same_v<T, display::InvalList>) {
+                for (const display::ResourceId& r : m.resources) {
+                    if (r.type == 1) {
+                        images_.cache().remove(r.id);
+                    }
+                }
+                return true;
+            } else if constexpr (std::is_same_v<T, display::InvalAllPixmaps>) {
+                images_.cache().clear();
+                return true;
+            } else if constexpr (std::is_same_v<T, display::InvalPalette>) {
+                palettes_.remove(m.id);
+                return true;
+            } else if constexpr (std::is_same_v<T, display::InvalAllPalettes>) {
+                palettes_.clear();
+                return true;
+            } else if constexpr (std::is_same_v<T, display::SurfaceCreate>) {
+                return surface_create(m, ctx);
+            } else if constexpr (std::is_same_v<T, display::SurfaceDestroy>) {
+                return surface_destroy(m, ctx);
+            } else if constexpr (std::is_same_v<T, display::StreamCreate>) {
+                return stream_create(m, ctx);
+            } else if constexpr (std::is_same_v<T, display::StreamData>) {
+                return stream_frame(m.id, m.data, m.multi_media_time, std::nullopt, ctx);
+            } else if constexpr (std::is_same_v<T, display::StreamDataSized>) {
+                return stream_frame(m.id, m.data, m.multi_media_time, to_rect(m.dest), ctx);
+            } else if constexpr (std::is_same_v<T, display::StreamClip>) {
+                return stream_clip(m, ctx);
+            } else if constexpr (std::is_same_v<T, display::StreamDestroy>) {
+                stream_destroy(m.id);
+                return true;
+            } else if constexpr (std::is_same_v<T, display::StreamDestroyAll>) {
+                streams_.clear();
+                return true;
+            } else if constexpr (std::is_same_v<T, display::MonitorsConfig>) {
+                monitors_ = m.heads;
+                return true;
+            } else if constexpr (std::is_same_v<T, display::GlScanoutUnix> ||
+                                 std::is_same_v<T, display::GlDraw>) {
+                // The pixels travel as a dma-buf on a local socket, never in a capture.
+                rec_.issue(ctx, "unsupported_message",
+                           "GL scanout: the pixels are not in the capture");
+                mark_all_unsure();
+                return false;
+            } else {
+                // STREAM_ACTIVATE_REPORT, QUALITY_INDICATOR: nothing on screen.
+                return true;
+            }
+        },
+        msg);
+}
+
+}  // namespace spicetap::replay

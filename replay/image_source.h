@@ -1,0 +1,85 @@
+// SpiceImage descriptors to pixels: runs the codec for the image type, applies the image and
+// palette cache side effects the reference client applies (CACHE_ME, CACHE_REPLACE_ME,
+// PAL_CACHE_ME), and keeps per-codec statistics. One ImageSource per session: the image cache
+// and the GLZ window are shared by every display channel of a session.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "decode/channels/display_types.h"
+#include "decode/codec/glz_decoder.h"
+#include "decode/codec/glz_window.h"
+#include "decode/codec/image_cache.h"
+#include "decode/codec/lz_decoder.h"
+#include "decode/codec/palette_cache.h"
+#include "decode/codec/zlib_glz_decoder.h"
+#include "decode/wire/result.h"
+#include "replay/canvas/surface.h"
+#include "replay/canvas/types.h"
+#include "replay/replay_report.h"
+
+namespace spicetap::replay {
+
+// A decoded image operand: pixels, or a live surface (SpiceImage type SURFACE).
+struct ResolvedImage {
+    codec::ImageHandle image;
+    const canvas::Surface* surface = nullptr;
+    uint32_t surface_id = 0;
+
+    canvas::Source source() const;
+};
+
+// Why an image could not be had, as a ReplayIssue kind plus text.
+struct ImageFailure {
+    std::string kind;  // missing_cache_image, missing_glz_image, unknown_surface,
+                       // unsupported_image, undecodable_image
+    std::string text;
+};
+
+class ImageSource {
+public:
+    ImageSource();
+    ImageSource(const ImageSource&) = delete;
+    ImageSource& operator=(const ImageSource&) = delete;
+
+    // DISPLAY_INIT from the client: cache and GLZ window sizes in pixels.
+    void configure(uint64_t cache_pixels, uint32_t glz_window_pixels);
+
+    using SurfaceLookup = std::function<const canvas::Surface*(uint32_t)>;
+
+    // An image operand (source, brush pattern). Errors leave caches as the client would.
+    std::optional<ResolvedImage> resolve(const channels::display::Image& img,
+                                         codec::PaletteCache& palettes,
+                                         const SurfaceLookup& surfaces, ImageFailure& failure);
+
+    // A QMask bitmap as a 1-bit mask image (BITMAP 1BIT_LE/BE, or a cached A1 image).
+    std::optional<ResolvedImage> resolve_mask(const channels::display::Image& img,
+                                              const SurfaceLookup& surfaces, ImageFailure& failure);
+
+    codec::ImageCache& cache() { return cache_; }
+
+    codec::GlzWindow& glz_window() { return window_; }
+
+    const std::map<std::string, CodecStats>& stats() const { return stats_; }
+
+private:
+    Result<codec::ImageHandle> decode(const channels::display::Image& img,
+                                      codec::PaletteCache& palettes, ImageFailure& failure);
+
+    codec::ImageCache cache_;
+    codec::GlzWindow window_;
+    codec::GlzDecoder glz_;
+    codec::ZlibGlzDecoder zlib_glz_;
+    codec::LzDecoder lz_;
+    std::vector<uint8_t> scratch_;
+    std::map<std::string, CodecStats> stats_;
+    // Images the server asked us to cache that could not be decoded, and why: a later
+    // FROM_CACHE miss names the original cause.
+    std::map<uint64_t, std::string> lost_;
+};
+
+}  // namespace spicetap::replay
