@@ -50,6 +50,10 @@ public:
 
     uint64_t stream_offset() const { return offset_; }
 
+    // Drops a partly received message, e.g. when a body is missing from the recording; the next
+    // feed is taken to start at a message boundary.
+    void restart() { reset_partial(); }
+
 private:
     void reset_partial();
     // Consumes message-stream bytes (after any chunk framing); false on a framing error.
@@ -96,6 +100,9 @@ public:
     void assume_caps(std::vector<uint32_t> client, std::vector<uint32_t> agent);
 
     const AgentCaps& caps() const { return caps_; }
+
+    // Forgets the partly received message of one direction (see AgentStream::restart).
+    void restart(wire::Direction dir) { streams_[static_cast<int>(dir)].restart(); }
 
     const AgentStream& stream(wire::Direction dir) const { return streams_[static_cast<int>(dir)]; }
 

@@ -1,10 +1,11 @@
 // `spicetap inputs` on real sessions in which text was typed through the real client
 // (tests/qemu/record with SPICETAP_TYPE_TEXT: xdotool types into spicy).
 #include <catch2/catch.hpp>
-
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "tests/peers/json_lite.h"
 #include "tests/support/captures.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
@@ -60,8 +61,59 @@ TEST_CASE("inputs recovers exactly the text typed through the real client", "[cl
                                            " inputs --json --redact " + shell_quote(pcap.string()));
         REQUIRE(red.exit_code == 0);
         CHECK(red.out.find("Hello") == std::string::npos);
-        CHECK(red.out.find("\"typed_text\":\"" + std::string(typed.size(), '*') +
-                           "<Enter>\"") != std::string::npos);
+        CHECK(red.out.find("\"typed_text\":\"" + std::string(typed.size(), '*') + "<Enter>\"") !=
+              std::string::npos);
+    }
+    CHECK(sessions >= 1);
+}
+
+TEST_CASE(
+    "inputs recovers the peers' typed text exactly, each key within 10 ms of when it was sent",
+    "[cli][inputs][real]") {
+    int sessions = 0;
+    for (const auto& pcap : test::recorded_captures()) {
+        std::ifstream in(pcap.parent_path() / "manifest.json");
+        const auto manifest =
+            test::Json::parse(std::string((std::istreambuf_iterator<char>(in)), {}));
+        if (!manifest.has("keys_typed") || !manifest["keys_typed"].is_string() ||
+            manifest["keys_typed"].str().empty()) {
+            continue;
+        }
+        ++sessions;
+        INFO("capture " << pcap);
+        const std::string typed = manifest["keys_typed"].str();
+        // The client's own log of every key it sent, with its clock (seconds since it started).
+        std::vector<double> sent;
+        for (const auto& e : manifest["client"]["keys"]["events"].arr()) {
+            if (e["down"].boolean()) {
+                sent.push_back(e["t"].num());
+            }
+        }
+        const auto r = test::run_command(shell_quote(test::spicetap_bin().string()) +
+                                         " inputs --json " + shell_quote(pcap.string()));
+        REQUIRE(r.exit_code == 0);
+        std::istringstream lines(r.out);
+        std::string line;
+        std::vector<double> seen;
+        test::Json summary;
+        while (std::getline(lines, line)) {
+            const auto j = test::Json::parse(line);
+            if (j.has("kind") && j["kind"].str() == "key") {
+                seen.push_back(j["t"].num());
+            } else if (j.has("typed_text")) {
+                summary = j;
+            }
+        }
+        REQUIRE(summary.has("typed_text"));
+        CHECK(summary["typed_text"].str() == typed);
+        CHECK(manifest["keys_received_by_server"].str() == typed);
+        // The two clocks differ by a constant: compare times relative to the first key.
+        REQUIRE(seen.size() == sent.size());
+        REQUIRE(!seen.empty());
+        for (size_t i = 0; i < seen.size(); ++i) {
+            INFO("key press " << i);
+            CHECK(std::abs((seen[i] - seen[0]) - (sent[i] - sent[0])) <= 0.010);
+        }
     }
     CHECK(sessions >= 1);
 }
