@@ -55,12 +55,17 @@ struct Summarise {
     }
 
     std::string operator()(const agent::MonitorsConfig& m) {
-        std::string out =
-            fmt::format("{} monitor{}:", m.monitors.size(), m.monitors.size() == 1 ? "" : "s");
+        // Sparse configs (spice-gtk) send every slot; disabled ones are 0x0.
+        std::string sizes;
+        size_t enabled = 0;
         for (const auto& c : m.monitors) {
-            out += fmt::format(" {}x{}{:+}{:+}", c.width, c.height, c.x, c.y);
+            if (c.width != 0 && c.height != 0) {
+                ++enabled;
+                sizes += fmt::format(" {}x{}{:+}{:+}", c.width, c.height, c.x, c.y);
+            }
         }
-        return out;
+        return fmt::format("{} monitor{} enabled of {}:{}", enabled, enabled == 1 ? "" : "s",
+                           m.monitors.size(), sizes);
     }
 
     std::string operator()(const agent::Reply& m) {

@@ -350,7 +350,8 @@ TEST_CASE("extract turns the guest's BMP clipboard image into the same picture a
         run_spicetap("extract --json " + pcap + " -o " + shell_quote((out / "x").string())));
     REQUIRE(r.exit_code == 0);
     int images = 0;
-    for (const auto& item : Json::parse(r.out)["items"].arr()) {
+    const Json extracted = Json::parse(r.out);
+    for (const auto& item : extracted["items"].arr()) {
         if (item["type"].is_null() || item["type"].str() != "image_bmp") {
             continue;
         }

@@ -1,5 +1,6 @@
 // `spicetap inputs` on real sessions in which text was typed through the real client
 // (tests/qemu/record with SPICETAP_TYPE_TEXT: xdotool types into spicy).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
@@ -67,10 +68,9 @@ TEST_CASE("inputs recovers exactly the text typed through the real client", "[cl
     CHECK(sessions >= 1);
 }
 
-TEST_CASE(
-    "inputs recovers the peers' typed text exactly, each key within 10 ms of when it was sent",
-    "[cli][inputs][real]") {
-    int sessions = 0;
+TEST_CASE("inputs recovers the peers' typed text exactly, each key on time",
+          "[cli][inputs][real]") {
+    int sessions = 0, quiet = 0;
     for (const auto& pcap : test::recorded_captures()) {
         std::ifstream in(pcap.parent_path() / "manifest.json");
         const auto manifest =
@@ -82,6 +82,9 @@ TEST_CASE(
         ++sessions;
         INFO("capture " << pcap);
         const std::string typed = manifest["keys_typed"].str();
+        if (!(manifest["stream_frames"].is_number() && manifest["stream_frames"].num() > 0)) {
+            ++quiet;
+        }
         // The client's own log of every key it sent, with its clock (seconds since it started).
         std::vector<double> sent;
         for (const auto& e : manifest["client"]["keys"]["events"].arr()) {
@@ -107,15 +110,31 @@ TEST_CASE(
         REQUIRE(summary.has("typed_text"));
         CHECK(summary["typed_text"].str() == typed);
         CHECK(manifest["keys_received_by_server"].str() == typed);
-        // The two clocks differ by a constant: compare times relative to the first key.
+        // The client's clock and the capture's differ by a constant, and a key reaches the wire
+        // at or after the moment the client logged it: the least delayed key gives the offset.
         REQUIRE(seen.size() == sent.size());
         REQUIRE(!seen.empty());
+        double offset = seen[0] - sent[0];
         for (size_t i = 0; i < seen.size(); ++i) {
-            INFO("key press " << i);
-            CHECK(std::abs((seen[i] - seen[0]) - (sent[i] - sent[0])) <= 0.010);
+            offset = std::min(offset, seen[i] - sent[i]);
+        }
+        // With typing alone every key is on the wire within 10 ms of when the client sent it.
+        // With a video stream and audio (everything) the client's GLib loop is busy decoding and
+        // spice-gtk writes a queued key only when it comes back, seen up to ~55 ms later on a
+        // loaded 2-core machine: the capture time is when the key crossed the network.
+        const bool busy =
+            manifest["stream_frames"].is_number() && manifest["stream_frames"].num() > 0;
+        const double bound = busy ? 0.150 : 0.010;
+        for (size_t i = 0; i < seen.size(); ++i) {
+            INFO("key press " << i << " logged by the client at " << sent[i] << " s");
+            CHECK(seen[i] - sent[i] - offset <= bound);
+            if (i > 0) {
+                CHECK(seen[i] >= seen[i - 1]);
+            }
         }
     }
     CHECK(sessions >= 1);
+    CHECK(quiet >= 1);
 }
 
 TEST_CASE("inputs refuses an unknown layout", "[cli][inputs]") {
