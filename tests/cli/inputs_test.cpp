@@ -72,9 +72,13 @@ TEST_CASE("inputs recovers the peers' typed text exactly, each key on time",
           "[cli][inputs][real]") {
     int sessions = 0, quiet = 0;
     for (const auto& pcap : test::recorded_captures()) {
+        // (a recording still being made has no manifest yet)
         std::ifstream in(pcap.parent_path() / "manifest.json");
-        const auto manifest =
-            test::Json::parse(std::string((std::istreambuf_iterator<char>(in)), {}));
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        if (text.empty()) {
+            continue;
+        }
+        const auto manifest = test::Json::parse(text);
         if (!manifest.has("keys_typed") || !manifest["keys_typed"].is_string() ||
             manifest["keys_typed"].str().empty()) {
             continue;
