@@ -34,6 +34,13 @@ struct StreamFeed {
     std::optional<DecodeError> error;  // framing error; the stream restarts at the next feed
 };
 
+// A message whose header arrived but whose payload is still incomplete.
+struct PartialMessage {
+    MessageHeader header;
+    uint64_t stream_offset = 0;
+    ByteView payload;  // the bytes so far; valid until the next feed
+};
+
 // One direction's reassembler: bytes in, framed messages out.
 class AgentStream {
 public:
@@ -47,6 +54,15 @@ public:
 
     // True while a message (or its header) is only partly received.
     bool mid_message() const { return !header_buf_.empty() || header_.has_value(); }
+
+    // The message being received once its header is complete (e.g. to keep what a recording
+    // that ends mid-message did carry).
+    std::optional<PartialMessage> partial() const {
+        if (!header_) {
+            return std::nullopt;
+        }
+        return PartialMessage{*header_, header_offset_, payload_};
+    }
 
     uint64_t stream_offset() const { return offset_; }
 

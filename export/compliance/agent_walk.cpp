@@ -118,6 +118,8 @@ Result<AgentWalkStats> walk_agent(const log::SessionLogReader& reader,
         rec.text = mc.info->end_reason;
         rec.partial_c2s = mc.session.stream(log::Direction::ClientToServer).mid_message();
         rec.partial_s2c = mc.session.stream(log::Direction::ServerToClient).mid_message();
+        rec.cut_c2s = mc.session.stream(log::Direction::ClientToServer).partial();
+        rec.cut_s2c = mc.session.stream(log::Direction::ServerToClient).partial();
         fn(rec);
     }
     return stats;

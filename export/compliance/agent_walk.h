@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "capture/log/session_log.h"
 #include "decode/agent/agent_messages.h"
+#include "decode/agent/agent_stream.h"
 
 namespace spicetap::compliance {
 
@@ -31,6 +33,8 @@ struct AgentRecord {
     // ConnectionEnd: a message was only partly recorded in that direction when it ended.
     bool partial_c2s = false;
     bool partial_s2c = false;
+    // ConnectionEnd: the message each direction was receiving, when its header was complete.
+    std::optional<agent::PartialMessage> cut_c2s, cut_s2c;
 };
 
 struct AgentWalkStats {

@@ -124,6 +124,18 @@ Result<ExtractReport> extract_agent_content(const log::SessionLogReader& reader,
             return;
         }
         const int ti = tracker.on_record(rec);
+        // Bytes of a DATA message the end of the recording cut are still the file's bytes.
+        for (const CutFileData& d : cut_file_data(rec)) {
+            for (auto& [index, o] : open) {
+                const FileTransfer& t = tracker.transfers()[static_cast<size_t>(index)];
+                if (t.connection == rec.connection && t.id == d.id && t.dir == d.dir &&
+                    t.cut_bytes == d.bytes.size()) {
+                    o.out.write(reinterpret_cast<const char*>(d.bytes.data()),
+                                static_cast<std::streamsize>(d.bytes.size()));
+                    o.hash.update(d.bytes);
+                }
+            }
+        }
         if (rec.kind != AgentRecord::Kind::Message || !rec.message->body) {
             return;
         }

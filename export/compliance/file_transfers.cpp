@@ -44,8 +44,44 @@ std::string bytes_of(const FileTransfer& t) {
 
 }  // namespace
 
+std::vector<CutFileData> cut_file_data(const AgentRecord& rec) {
+    std::vector<CutFileData> out;
+    if (rec.kind != AgentRecord::Kind::ConnectionEnd) {
+        return out;
+    }
+    for (const auto* cut : {&rec.cut_c2s, &rec.cut_s2c}) {
+        if (!*cut || (*cut)->header.type != VD_AGENT_FILE_XFER_DATA) {
+            continue;
+        }
+        // VDAgentFileXferDataMessage: id u32, size u64, then the bytes.
+        ByteReader r((*cut)->payload);
+        CutFileData d;
+        d.dir =
+            cut == &rec.cut_c2s ? log::Direction::ClientToServer : log::Direction::ServerToClient;
+        d.id = r.u32();
+        const uint64_t size = r.u64();
+        if (!r.ok()) {
+            continue;
+        }
+        d.bytes = r.rest();
+        if (d.bytes.size() > size) {
+            d.bytes = d.bytes.first(static_cast<size_t>(size));
+        }
+        out.push_back(d);
+    }
+    return out;
+}
+
 int FileTransferTracker::on_record(const AgentRecord& rec) {
     if (rec.kind == AgentRecord::Kind::ConnectionEnd) {
+        for (const CutFileData& d : cut_file_data(rec)) {
+            const int i = find(rec.connection, d.id);
+            if (i >= 0 && transfers_[static_cast<size_t>(i)].state == TransferState::InProgress &&
+                transfers_[static_cast<size_t>(i)].dir == d.dir) {
+                transfers_[static_cast<size_t>(i)].received += d.bytes.size();
+                transfers_[static_cast<size_t>(i)].cut_bytes += d.bytes.size();
+            }
+        }
         for (auto& t : transfers_) {
             if (t.connection != rec.connection || t.state != TransferState::InProgress) {
                 continue;
@@ -61,6 +97,10 @@ int FileTransferTracker::on_record(const AgentRecord& rec) {
             } else {
                 t.state = TransferState::CutShort;
                 t.note = bytes_of(t) + " before " + why;
+                if (t.cut_bytes) {
+                    t.note +=
+                        fmt::format(", the last {} from a data message cut short", t.cut_bytes);
+                }
             }
         }
         return -1;

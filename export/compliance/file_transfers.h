@@ -35,12 +35,23 @@ struct FileTransfer {
     bool start_seen = false;  // false: the recording began after its START
     uint64_t received = 0;    // DATA bytes seen
     uint64_t data_messages = 0;
+    uint64_t cut_bytes = 0;  // of `received`, from a DATA message cut by the end
     int64_t start_us = 0;
     int64_t end_us = 0;
     TransferState state = TransferState::InProgress;
     std::optional<uint32_t> result;  // the final VD_AGENT_FILE_XFER_STATUS_*
     std::string note;                // why it is not complete, in words
 };
+
+// File bytes of a DATA message that the end of a main connection (or of the recording) cut:
+// what a ConnectionEnd record's partial messages carried after the DATA header.
+struct CutFileData {
+    log::Direction dir = log::Direction::ClientToServer;
+    uint32_t id = 0;
+    ByteView bytes;
+};
+
+std::vector<CutFileData> cut_file_data(const AgentRecord& rec);
 
 class FileTransferTracker {
 public:
