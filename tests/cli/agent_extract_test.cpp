@@ -372,3 +372,13 @@ TEST_CASE("extract turns the guest's BMP clipboard image into the same picture a
     }
     CHECK(images == 1);
 }
+
+TEST_CASE("extract into a directory it cannot create is an environment error", "[cli][extract]") {
+    const auto r = test::run_command(
+        run_spicetap("extract " +
+                     shell_quote((test::source_dir() / "tests/data/qemu-bios-glz.pcap").string()) +
+                     " -o /proc/version/x"),
+        true);
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.find("cannot create /proc/version/x") != std::string::npos);
+}
