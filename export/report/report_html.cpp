@@ -130,7 +130,7 @@ struct Series {
 std::string svg_chart(const std::vector<Series>& series, bool stacked, const std::string& x_unit,
                       const std::string& y_unit, bool dots = false, int width = 900,
                       int height = 260) {
-    const int left = 56, right = 12, top = 12, bottom = 40;
+    const int left = 56, right = 12, top = 26, bottom = 40;
     const int pw = width - left - right, ph = height - top - bottom;
     double x_max = 1, y_max = 0, x_min = 0;
     std::vector<std::vector<double>> cumulative;
@@ -189,7 +189,7 @@ std::string svg_chart(const std::vector<Series>& series, bool stacked, const std
     }
     s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>", left + pw / 2 - 20, top + ph + 28,
                      esc(x_unit));
-    s += fmt::format("<text x=\"4\" y=\"{}\">{}</text>", top + 8, esc(y_unit));
+    s += fmt::format("<text x=\"4\" y=\"15\">{}</text>", esc(y_unit));
     if (stacked) {
         for (size_t k = series.size(); k-- > 0;) {
             const auto& acc = cumulative[k];
@@ -228,9 +228,9 @@ std::string svg_chart(const std::vector<Series>& series, bool stacked, const std
     // Legend along the top right.
     int lx = left + 8;
     for (const auto& sr : series) {
-        s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>", lx,
-                         top + 2, sr.color);
-        s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>", lx + 13, top + 11, esc(sr.label));
+        s += fmt::format("<rect x=\"{}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{}\"/>", lx,
+                         sr.color);
+        s += fmt::format("<text x=\"{}\" y=\"15\">{}</text>", lx + 13, esc(sr.label));
         lx += 20 + int(sr.label.size()) * 7;
     }
     return s + "</svg>";

@@ -308,7 +308,8 @@ TEST_CASE("report: images by codec on the peers' lossless sessions name the code
     const std::map<std::string, std::string> expect = {
         {"lossless-lz", "lz_rgb"},   {"lossless-glz", "glz_rgb"}, {"lossless-quic", "quic"},
         {"lossless-lz4", "lz4"},     {"lossless-off", "bitmap"},
-        {"lossless-zlib-glz", "zlib_glz_rgb"}};
+        {"lossless-zlib-glz", "zlib_glz_rgb"}, {"qemu-glz", "glz_rgb"}, {"qemu-lz", "lz_rgb"},
+        {"qemu-quic", "quic"}};
     size_t checked = 0;
     for (const auto& pcap : test::recorded_captures()) {
         const auto it = expect.find(pcap.parent_path().filename().string());
@@ -331,7 +332,7 @@ TEST_CASE("report: images by codec on the peers' lossless sessions name the code
         ++checked;
     }
     if (checked == 0) {
-        WARN("no peer recordings in the fixture directory; run the spice_recordings fixture");
+        WARN("no recordings in the fixture directory; run the spice_recordings fixture");
     }
 }
 
@@ -347,7 +348,8 @@ TEST_CASE("timeline: streams, surfaces, audio and agent events on the peers' ses
         {"stream-vp8", "stream_start", "vp8"},       {"resize", "resolution", "640x480 -> 800x600"},
         {"resize", "surface_destroy", "surface 0"},  {"audio-opus", "audio_start", "playback"},
         {"agent", "agent", "clipboard_grab"},        {"agent", "agent", "file_xfer_start"},
-        {"multi-monitor", "monitors_config", "head"}};
+        {"multi-monitor", "monitors_config", "head"}, {"qemu-stream", "stream_start", "stream"},
+        {"qemu-glz", "surface_create", "(primary)"}, {"qemu-keys", "connection_close", "inputs"}};
     size_t checked = 0;
     for (const auto& e : expects) {
         const fs::path pcap = test::fixture_dir() / e.scenario / "capture.pcap";
