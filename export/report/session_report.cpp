@@ -210,6 +210,12 @@ std::string report_json(const Report& r) {
     w.end_array().end_object();
     w.key("ack_wait").begin_object();
     w.field("total_ms", r.ack_wait_ms).field("stalls", uint64_t{r.ack_stalls});
+    w.key("windows").begin_array();
+    for (const auto& aw : r.scan.ack_windows) {
+        w.begin_object().field("connection", aw.connection).field("window", aw.window);
+        w.field("peak_unacked", aw.peak_unacked).field("acks", aw.acks).end_object();
+    }
+    w.end_array();
     w.key("windows_full").begin_array();
     for (const auto& s : r.scan.stalls) {
         w.begin_object().field("connection", s.connection).field("window", s.window);

@@ -33,9 +33,16 @@ int dir_index(Direction d) { return d == Direction::ClientToServer ? 0 : 1; }
 // One direction's recorded bytes in memory, as contiguous runs between gaps.
 class StreamBytes {
 public:
+    // The first run is sized for the whole direction up front: growing a multi-MB buffer by
+    // doubling costs more than the rest of a report.
+    explicit StreamBytes(uint64_t expected) : expected_(expected) {}
+
     void add(uint64_t offset, const std::vector<uint8_t>& data) {
         if (runs_.empty() || runs_.back().offset + runs_.back().bytes.size() != offset) {
             runs_.push_back({offset, {}});
+            if (runs_.size() == 1) {
+                runs_.back().bytes.reserve(expected_);
+            }
         }
         auto& b = runs_.back().bytes;
         b.insert(b.end(), data.begin(), data.end());
@@ -62,6 +69,7 @@ private:
         std::vector<uint8_t> bytes;
     };
     std::vector<Run> runs_;
+    uint64_t expected_ = 0;
 };
 
 struct AckState {
@@ -72,6 +80,8 @@ struct AckState {
     std::optional<uint32_t> client_generation;
     std::optional<int64_t> full_since;
     std::optional<AckStall> released;  // waiting for the next server message to judge it
+    int64_t peak = 0;
+    uint64_t acks = 0;
 };
 
 // What one connection's pass keeps between messages.
@@ -171,7 +181,7 @@ Result<void> Scanner::scan_connection(const log::ConnectionInfo& c) {
     ConnectionTotals totals;
     totals.info = c;
     totals.channel = channel_label(c);
-    StreamBytes bytes[2];
+    StreamBytes bytes[2] = {StreamBytes(c.bytes_c2s), StreamBytes(c.bytes_s2c)};
     for (Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
         DirectionTotals& t = totals.dir[dir_index(d)];
         auto ok = reader_.for_each_chunk(c.id, d, [&](const log::DataChunk& chunk) {
@@ -225,6 +235,9 @@ Result<void> Scanner::scan_connection(const log::ConnectionInfo& c) {
     }
     if (st.ack.released) {
         scan_.stalls.push_back(*st.ack.released);
+    }
+    if (st.ack.active) {
+        scan_.ack_windows.push_back({c.id, st.ack.window, st.ack.peak, st.ack.acks});
     }
     for (const auto& [id, index] : st.live_streams) {
         StreamTotals& s = scan_.streams[index];
@@ -356,12 +369,14 @@ void Scanner::count_ack(ConnectionState& st, const log::MessageRecord& m) {
         }
         if (a.active || m.type == SPICE_MSG_SET_ACK) {
             ++a.unacked;
+            a.peak = std::max(a.peak, a.unacked);
             if (a.active && !a.full_since && a.unacked > 2 * int64_t{a.window}) {
                 a.full_since = m.ts_us;
             }
         }
     } else if (m.type == SPICE_MSGC_ACK && a.active && a.client_generation == a.generation) {
         a.unacked -= a.window;
+        ++a.acks;
         if (a.full_since && a.unacked <= 2 * int64_t{a.window}) {
             a.released = AckStall{st.info->id, *a.full_since, m.ts_us, a.window, false};
             a.full_since.reset();

@@ -65,6 +65,16 @@ struct AckStall {
     bool server_waited = false;  // the next server message followed the releasing ACK closely
 };
 
+// The ACK window of a connection whose server sent SET_ACK, and the most messages the model saw
+// unacknowledged at once. spice-server stops sending above 2 x window, so on a real session the
+// peak stays at or under 2 x window + 1.
+struct AckWindow {
+    int64_t connection = 0;
+    uint32_t window = 0;
+    int64_t peak_unacked = 0;
+    uint64_t acks = 0;
+};
+
 struct TypeTotals {
     std::string name;
     uint64_t messages = 0;
@@ -137,6 +147,7 @@ struct SessionScan {
     std::vector<Event> events;  // in time order
     std::vector<PingRoundTrip> pings;
     std::vector<AckStall> stalls;
+    std::vector<AckWindow> ack_windows;
     std::map<std::string, ImageTotals> images;  // by codec name ("glz_rgb", "jpeg", ...)
     std::vector<StreamTotals> streams;
     std::vector<AudioTotals> audio;

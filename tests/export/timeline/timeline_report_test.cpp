@@ -422,3 +422,30 @@ TEST_CASE("timeline: streams, surfaces, audio and agent events on the peers' ses
         WARN("no peer recordings in the fixture directory; run the spice_recordings fixture");
     }
 }
+
+TEST_CASE("ACK windows: the model never sees more unacknowledged messages than spice-server allows",
+          "[timeline][real]") {
+    // spice-server sends while its count is at most 2 x window, so the count peaks at
+    // 2 x window + 1; a model that miscounted (or a wrong reading of SET_ACK/ACK_SYNC/ACK)
+    // would drift past it over a session.
+    size_t windows = 0;
+    for (const auto& pcap : captures_with_one_session()) {
+        auto log = open_capture(pcap);
+        if (!log) {
+            continue;
+        }
+        INFO(pcap.string());
+        auto scan = timeline::scan_session(*log->reader, {});
+        REQUIRE(scan);
+        for (const auto& w : scan->ack_windows) {
+            const auto* c = scan->connection(w.connection);
+            INFO((c ? c->channel : std::string("?")) << " window " << w.window << " peak "
+                                                     << w.peak_unacked << " acks " << w.acks);
+            CHECK(w.window > 0);
+            CHECK(w.peak_unacked >= 1);
+            CHECK(w.peak_unacked <= 2 * int64_t{w.window} + 1);
+            ++windows;
+        }
+    }
+    CHECK(windows > 0);
+}
