@@ -39,12 +39,14 @@ int run_timeline(const TimelineArgs& a) {
     }
     const auto& logs = source->logs();
     if (logs.size() > 1 && a.session == 0) {
-        fmt::print(stderr, "spicetap: {} holds {} SPICE sessions; choose one with --session 1..{}\n",
+        fmt::print(stderr,
+                   "spicetap: {} holds {} SPICE sessions; choose one with --session 1..{}\n",
                    a.input, logs.size(), logs.size());
         return kExitUsage;
     }
     if (logs.empty() || a.session < 0 || static_cast<size_t>(a.session) > logs.size()) {
-        fmt::print(stderr, "spicetap: --session {} is out of range 1..{}\n", a.session, logs.size());
+        fmt::print(stderr, "spicetap: --session {} is out of range 1..{}\n", a.session,
+                   logs.size());
         return kExitUsage;
     }
     auto reader = log::SessionLogReader::open(logs[a.session == 0 ? 0 : size_t(a.session - 1)]);

@@ -34,10 +34,10 @@ svg text{font:11px system-ui,sans-serif;fill:#37474f}
 
 const std::map<std::string, std::string>& channel_colors() {
     static const std::map<std::string, std::string> k = {
-        {"main", "#8e24aa"},     {"display", "#1976d2"}, {"inputs", "#43a047"},
-        {"cursor", "#fb8c00"},   {"playback", "#e53935"}, {"record", "#6d4c41"},
-        {"tunnel", "#546e7a"},   {"smartcard", "#00897b"}, {"usbredir", "#5e35b1"},
-        {"port", "#c0ca33"},     {"webdav", "#00acc1"}};
+        {"main", "#8e24aa"},   {"display", "#1976d2"},   {"inputs", "#43a047"},
+        {"cursor", "#fb8c00"}, {"playback", "#e53935"},  {"record", "#6d4c41"},
+        {"tunnel", "#546e7a"}, {"smartcard", "#00897b"}, {"usbredir", "#5e35b1"},
+        {"port", "#c0ca33"},   {"webdav", "#00acc1"}};
     return k;
 }
 
@@ -51,11 +51,20 @@ std::string esc(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '&': out += "&amp;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -113,9 +122,10 @@ std::string svg_bars(const std::vector<Bar>& bars, int width = 620) {
         const double w = peak > 0 ? (width - left - right) * b.value / peak : 0;
         s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", left - 6, y + 15,
                          esc(b.label));
-        s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"/>", left,
-                         y + 3, std::max(w, 1.0), row - 6, b.color);
-        s += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>", left + w + 6, y + 15, esc(b.text));
+        s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"/>",
+                         left, y + 3, std::max(w, 1.0), row - 6, b.color);
+        s +=
+            fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>", left + w + 6, y + 15, esc(b.text));
     }
     return s + "</svg>";
 }
@@ -177,8 +187,9 @@ std::string svg_chart(const std::vector<Series>& series, bool stacked, const std
         "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\">",
         width, height, width, height);
     for (double y = 0; y <= y_max + 1e-9; y += y_step) {
-        s += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eceff1\"/>",
-                         left, left + pw, Y(y), Y(y));
+        s += fmt::format(
+            "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eceff1\"/>", left,
+            left + pw, Y(y), Y(y));
         s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", left - 4,
                          Y(y) + 4, num(y));
     }
@@ -217,9 +228,10 @@ std::string svg_chart(const std::vector<Series>& series, bool stacked, const std
                 }
             }
             if (!dots) {
-                s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" "
-                                 "stroke-width=\"1.5\"/>",
-                                 pts, sr.color);
+                s += fmt::format(
+                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" "
+                    "stroke-width=\"1.5\"/>",
+                    pts, sr.color);
             }
         }
     }
@@ -297,8 +309,9 @@ std::string session_line(const Report& r) {
 }
 
 std::string connections_table(const Report& r) {
-    std::string s = "<table><tr><th>channel</th><th>conn</th><th>c2s bytes</th><th>c2s msgs</th>"
-                    "<th>s2c bytes</th><th>s2c msgs</th><th>share</th><th>ended</th></tr>";
+    std::string s =
+        "<table><tr><th>channel</th><th>conn</th><th>c2s bytes</th><th>c2s msgs</th>"
+        "<th>s2c bytes</th><th>s2c msgs</th><th>share</th><th>ended</th></tr>";
     for (const auto& c : r.scan.connections) {
         const uint64_t b = c.dir[0].tcp_bytes + c.dir[1].tcp_bytes;
         s += fmt::format(
@@ -325,8 +338,9 @@ std::string images_section(const Report& r) {
     if (r.scan.images.empty()) {
         return "<p>No images in display draws.</p>";
     }
-    std::string s = "<table><tr><th>codec</th><th>images</th><th>bytes</th><th>raw pixel "
-                    "bytes</th><th>ratio</th></tr>";
+    std::string s =
+        "<table><tr><th>codec</th><th>images</th><th>bytes</th><th>raw pixel "
+        "bytes</th><th>ratio</th></tr>";
     std::vector<Bar> bars;
     for (const auto& [codec, im] : r.scan.images) {
         const double ratio = im.bytes ? double(im.decoded_bytes) / double(im.bytes) : 0;
@@ -344,6 +358,7 @@ std::string types_table(const Report& r) {
         std::string channel, dir, name;
         uint64_t messages, bytes;
     };
+
     std::vector<Row> rows;
     for (const auto& c : r.scan.connections) {
         for (int d = 0; d < 2; ++d) {
@@ -352,14 +367,17 @@ std::string types_table(const Report& r) {
             }
         }
     }
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.bytes > b.bytes; });
-    std::string s = "<table><tr><th>channel</th><th>dir</th><th>message</th><th>count</th>"
-                    "<th>bytes</th><th>share</th></tr>";
+    std::sort(rows.begin(), rows.end(),
+              [](const Row& a, const Row& b) { return a.bytes > b.bytes; });
+    std::string s =
+        "<table><tr><th>channel</th><th>dir</th><th>message</th><th>count</th>"
+        "<th>bytes</th><th>share</th></tr>";
     for (const auto& row : rows) {
-        s += fmt::format("<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td>"
-                         "<td>{}</td><td>{:.1f} %</td></tr>",
-                         esc(row.channel), row.dir, esc(row.name), row.messages, row.bytes,
-                         r.total_bytes ? 100.0 * double(row.bytes) / double(r.total_bytes) : 0.0);
+        s += fmt::format(
+            "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td>"
+            "<td>{}</td><td>{:.1f} %</td></tr>",
+            esc(row.channel), row.dir, esc(row.name), row.messages, row.bytes,
+            r.total_bytes ? 100.0 * double(row.bytes) / double(r.total_bytes) : 0.0);
     }
     return s + "</table>";
 }
@@ -370,7 +388,8 @@ std::string streams_and_audio(const Report& r) {
         s += "<p>No video streams.</p>";
     } else {
         s += "<table><tr><th>display</th><th>stream</th><th>codec</th><th>size</th><th>start "
-             "s</th><th>end s</th><th>frames</th><th>bytes</th><th>frames/s</th><th>bitrate</th></tr>";
+             "s</th><th>end "
+             "s</th><th>frames</th><th>bytes</th><th>frames/s</th><th>bitrate</th></tr>";
         for (size_t i = 0; i < r.scan.streams.size(); ++i) {
             const auto& st = r.scan.streams[i];
             const auto& f = r.stream_figures[i];
@@ -391,10 +410,11 @@ std::string streams_and_audio(const Report& r) {
         s += "<table><tr><th>channel</th><th>mode</th><th>channels</th><th>Hz</th><th>packets</th>"
              "<th>bytes</th><th>bitrate</th></tr>";
         for (const auto& a : r.scan.audio) {
-            s += fmt::format("<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                             "<td>{}</td><td>{}</td></tr>",
-                             esc(a.channel), esc(a.mode), a.channels, a.frequency, a.packets, a.bytes,
-                             format_rate(audio_kbit_per_s(a) * 1e3));
+            s += fmt::format(
+                "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td></tr>",
+                esc(a.channel), esc(a.mode), a.channels, a.frequency, a.packets, a.bytes,
+                format_rate(audio_kbit_per_s(a) * 1e3));
         }
         s += "</table>";
     }
@@ -406,9 +426,10 @@ std::string latency_section(const Report& r) {
     if (r.rtt.count == 0) {
         s += "<p>No ping round trips.</p>";
     } else {
-        s += fmt::format("<p>{} round trips: min {:.3f} ms, median {:.3f} ms, mean {:.3f} ms, max "
-                         "{:.3f} ms (capture times of PING and its PONG).</p>",
-                         r.rtt.count, r.rtt.min_ms, r.rtt.median_ms, r.rtt.mean_ms, r.rtt.max_ms);
+        s += fmt::format(
+            "<p>{} round trips: min {:.3f} ms, median {:.3f} ms, mean {:.3f} ms, max "
+            "{:.3f} ms (capture times of PING and its PONG).</p>",
+            r.rtt.count, r.rtt.min_ms, r.rtt.median_ms, r.rtt.mean_ms, r.rtt.max_ms);
         std::map<std::string, Series> by;
         for (const auto& p : r.scan.pings) {
             const auto* c = r.scan.connection(p.connection);
@@ -427,20 +448,23 @@ std::string latency_section(const Report& r) {
     }
     s += "<h2>Waiting on ACKs</h2>";
     size_t full = r.scan.stalls.size();
-    s += fmt::format("<p>The server sent more than twice its ACK window without enough client ACKs "
-                     "{} time(s); it waited for the releasing ACK {} time(s), {:.3f} ms in all.</p>",
-                     full, r.ack_stalls, r.ack_wait_ms);
+    s += fmt::format(
+        "<p>The server sent more than twice its ACK window without enough client ACKs "
+        "{} time(s); it waited for the releasing ACK {} time(s), {:.3f} ms in all.</p>",
+        full, r.ack_stalls, r.ack_wait_ms);
     if (r.ack_stalls > 0) {
-        s += "<table><tr><th>channel</th><th>from s</th><th>to s</th><th>ms</th><th>window</th></tr>";
+        s += "<table><tr><th>channel</th><th>from s</th><th>to "
+             "s</th><th>ms</th><th>window</th></tr>";
         for (const auto& st : r.scan.stalls) {
             if (!st.server_waited) {
                 continue;
             }
             const auto* c = r.scan.connection(st.connection);
-            s += fmt::format("<tr><td>{}</td><td>{:.6f}</td><td>{:.6f}</td><td>{:.3f}</td><td>{}</td></tr>",
-                             c ? esc(c->channel) : "", double(st.from_us - r.scan.session.start_us) / 1e6,
-                             double(st.to_us - r.scan.session.start_us) / 1e6,
-                             double(st.to_us - st.from_us) / 1000.0, st.window);
+            s += fmt::format(
+                "<tr><td>{}</td><td>{:.6f}</td><td>{:.6f}</td><td>{:.3f}</td><td>{}</td></tr>",
+                c ? esc(c->channel) : "", double(st.from_us - r.scan.session.start_us) / 1e6,
+                double(st.to_us - r.scan.session.start_us) / 1e6,
+                double(st.to_us - st.from_us) / 1000.0, st.window);
         }
         s += "</table>";
     }
@@ -448,14 +472,16 @@ std::string latency_section(const Report& r) {
 }
 
 std::string largest_table(const Report& r) {
-    std::string s = "<table><tr><th>time s</th><th>channel</th><th>dir</th><th>message</th>"
-                    "<th>bytes</th></tr>";
+    std::string s =
+        "<table><tr><th>time s</th><th>channel</th><th>dir</th><th>message</th>"
+        "<th>bytes</th></tr>";
     for (const auto& m : r.scan.largest) {
         const auto* c = r.scan.connection(m.connection);
-        s += fmt::format("<tr><td>{:.6f}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td "
-                         "class=\"l\">{}</td><td>{}</td></tr>",
-                         double(m.ts_us - r.scan.session.start_us) / 1e6, c ? esc(c->channel) : "",
-                         wire::direction_name(m.dir), esc(m.name), m.bytes);
+        s += fmt::format(
+            "<tr><td>{:.6f}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td "
+            "class=\"l\">{}</td><td>{}</td></tr>",
+            double(m.ts_us - r.scan.session.start_us) / 1e6, c ? esc(c->channel) : "",
+            wire::direction_name(m.dir), esc(m.name), m.bytes);
     }
     return s + "</table>";
 }
@@ -463,8 +489,9 @@ std::string largest_table(const Report& r) {
 }  // namespace
 
 std::string report_html(const Report& r) {
-    std::string s = header(fmt::format("SPICE session 0x{:08x} bandwidth report", r.scan.session.session_id),
-                           session_line(r));
+    std::string s =
+        header(fmt::format("SPICE session 0x{:08x} bandwidth report", r.scan.session.session_id),
+               session_line(r));
     s += fmt::format("<p class=\"summary\" id=\"summary\">{}</p>\n", esc(r.summary));
     s += "<h2>Bandwidth per second by channel</h2>\n";
     s += svg_chart(per_second_by_channel(r), true, "seconds from start", "Mbit/s");
@@ -480,17 +507,20 @@ std::string report_html(const Report& r) {
 }
 
 std::string compare_html(const Report& a, const Report& b) {
-    std::string s = header("SPICE bandwidth comparison", "A: " + session_line(a) + " — B: " + session_line(b));
+    std::string s =
+        header("SPICE bandwidth comparison", "A: " + session_line(a) + " — B: " + session_line(b));
     s += fmt::format("<p class=\"summary\" id=\"summary\"><b>A</b> ({}): {}</p>\n", esc(a.source),
                      esc(a.summary));
     s += fmt::format("<p class=\"summary\"><b>B</b> ({}): {}</p>\n", esc(b.source), esc(b.summary));
     s += "<h2>Total bandwidth per second</h2>\n";
     std::vector<Series> totals;
+
     struct Side {
         const Report* report;
         const char* label;
         const char* color;
     };
+
     for (const Side& side : {Side{&a, "A", "#1976d2"}, Side{&b, "B", "#e53935"}}) {
         Series sr{std::string(side.label) + " " + side.report->source, side.color, {}};
         const auto v = per_second_total(*side.report);
@@ -501,8 +531,8 @@ std::string compare_html(const Report& a, const Report& b) {
     }
     s += svg_chart(totals, false, "seconds from each session's start", "Mbit/s");
     // Figures side by side.
-    auto row = [&](const std::string& what, const std::string& va, const std::string& vb,
-                   double na, double nb) {
+    auto row = [&](const std::string& what, const std::string& va, const std::string& vb, double na,
+                   double nb) {
         std::string change = "–";
         if (na > 0) {
             change = fmt::format("{:+.1f} %", 100.0 * (nb - na) / na);
@@ -511,10 +541,10 @@ std::string compare_html(const Report& a, const Report& b) {
                            esc(va), esc(vb), change);
     };
     s += "<h2>Figures</h2>\n<table><tr><th>figure</th><th>A</th><th>B</th><th>B vs A</th></tr>";
-    s += row("duration", fmt::format("{:.3f} s", a.duration_s), fmt::format("{:.3f} s", b.duration_s),
-             a.duration_s, b.duration_s);
-    s += row("bytes", format_bytes(a.total_bytes), format_bytes(b.total_bytes), double(a.total_bytes),
-             double(b.total_bytes));
+    s += row("duration", fmt::format("{:.3f} s", a.duration_s),
+             fmt::format("{:.3f} s", b.duration_s), a.duration_s, b.duration_s);
+    s += row("bytes", format_bytes(a.total_bytes), format_bytes(b.total_bytes),
+             double(a.total_bytes), double(b.total_bytes));
     s += row("messages", fmt::format("{}", a.total_messages), fmt::format("{}", b.total_messages),
              double(a.total_messages), double(b.total_messages));
     const double ra = a.duration_s > 0 ? double(a.total_bytes) * 8 / a.duration_s : 0;
@@ -550,8 +580,9 @@ std::string compare_html(const Report& a, const Report& b) {
     s += row("waiting on ACKs", fmt::format("{:.1f} ms", a.ack_wait_ms),
              fmt::format("{:.1f} ms", b.ack_wait_ms), a.ack_wait_ms, b.ack_wait_ms);
     s += "</table>\n";
-    s += "<h2>Bytes by channel</h2>\n<div class=\"cols\"><div><b>A</b>" + svg_bars(channel_bars(a)) +
-         "</div><div><b>B</b>" + svg_bars(channel_bars(b)) + "</div></div>\n";
+    s += "<h2>Bytes by channel</h2>\n<div class=\"cols\"><div><b>A</b>" +
+         svg_bars(channel_bars(a)) + "</div><div><b>B</b>" + svg_bars(channel_bars(b)) +
+         "</div></div>\n";
     s += "<h2>Images by codec</h2>\n<div class=\"cols\"><div><b>A</b>" + images_section(a) +
          "</div><div><b>B</b>" + images_section(b) + "</div></div>\n";
     s += "\n</main></body></html>\n";

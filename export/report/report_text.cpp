@@ -36,8 +36,8 @@ std::string format_rate(double bps) {
 namespace {
 
 const char* count_word(size_t n) {
-    static const char* kWords[] = {"no", "one", "two", "three", "four", "five", "six", "seven",
-                                   "eight", "nine"};
+    static const char* kWords[] = {"no",   "one", "two",   "three", "four",
+                                   "five", "six", "seven", "eight", "nine"};
     return n < 10 ? kWords[n] : nullptr;
 }
 
@@ -63,8 +63,9 @@ std::string mostly(const Report& r, const std::string& channel) {
     if (by_name.empty()) {
         return {};
     }
-    const auto top = std::max_element(by_name.begin(), by_name.end(),
-                                      [](const auto& a, const auto& b) { return a.second < b.second; });
+    const auto top =
+        std::max_element(by_name.begin(), by_name.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
     uint64_t total = 0;
     for (const auto& [n, b] : by_name) {
         total += b;
@@ -78,7 +79,8 @@ std::string mostly(const Report& r, const std::string& channel) {
             image_bytes += im.bytes;
         }
         if (image_bytes * 2 > total && img->second.bytes > 0) {
-            std::string s = fmt::format("mostly {} images ({}", img->first, format_bytes(img->second.bytes));
+            std::string s =
+                fmt::format("mostly {} images ({}", img->first, format_bytes(img->second.bytes));
             if (img->second.decoded_bytes > 0) {
                 s += fmt::format(", {:.1f}:1 against raw pixels",
                                  double(img->second.decoded_bytes) / double(img->second.bytes));
@@ -119,9 +121,8 @@ std::string summary_paragraph(const Report& r) {
         if (r.scan.streams.size() == 1) {
             const auto& s = r.scan.streams.front();
             const auto& f = r.stream_figures.front();
-            parts.push_back(fmt::format("one {} stream at {}, {:.1f} frames/s, {}x{}",
-                                        s.codec, format_rate(f.mbit_per_s * 1e6), f.fps, s.width,
-                                        s.height));
+            parts.push_back(fmt::format("one {} stream at {}, {:.1f} frames/s, {}x{}", s.codec,
+                                        format_rate(f.mbit_per_s * 1e6), f.fps, s.width, s.height));
         } else {
             // The busiest stream speaks for the rest.
             size_t best = 0;
@@ -135,11 +136,10 @@ std::string summary_paragraph(const Report& r) {
                 names += fmt::format("{}{} {}", names.empty() ? "" : ", ", n, c);
             }
             const auto& s = r.scan.streams[best];
-            parts.push_back(fmt::format("{} ({}); the busiest, {} {}x{}, at {}, {:.1f} frames/s",
-                                        counted(r.scan.streams.size(), "video stream"), names,
-                                        s.codec, s.width, s.height,
-                                        format_rate(r.stream_figures[best].mbit_per_s * 1e6),
-                                        r.stream_figures[best].fps));
+            parts.push_back(fmt::format(
+                "{} ({}); the busiest, {} {}x{}, at {}, {:.1f} frames/s",
+                counted(r.scan.streams.size(), "video stream"), names, s.codec, s.width, s.height,
+                format_rate(r.stream_figures[best].mbit_per_s * 1e6), r.stream_figures[best].fps));
         }
     } else {
         parts.push_back("no video streams");
@@ -148,13 +148,15 @@ std::string summary_paragraph(const Report& r) {
         if (a.packets == 0) {
             continue;
         }
-        parts.push_back(fmt::format("audio {} ({}{}) at {}", a.channel, a.mode.empty() ? "?" : a.mode,
+        parts.push_back(fmt::format("audio {} ({}{}) at {}", a.channel,
+                                    a.mode.empty() ? "?" : a.mode,
                                     a.frequency ? fmt::format(", {} Hz", a.frequency) : "",
                                     format_rate(audio_kbit_per_s(a) * 1e3)));
     }
     if (r.rtt.count > 0) {
-        parts.push_back(fmt::format("ping round trips {:.2f} ms median ({} pings, {:.2f}..{:.2f} ms)",
-                                    r.rtt.median_ms, r.rtt.count, r.rtt.min_ms, r.rtt.max_ms));
+        parts.push_back(
+            fmt::format("ping round trips {:.2f} ms median ({} pings, {:.2f}..{:.2f} ms)",
+                        r.rtt.median_ms, r.rtt.count, r.rtt.min_ms, r.rtt.max_ms));
     }
     if (r.ack_stalls > 0) {
         parts.push_back(fmt::format("the server waited {:.1f} ms for client ACKs in {}",
@@ -171,7 +173,8 @@ std::string summary_paragraph(const Report& r) {
         gap_bytes += c.dir[0].gap_bytes + c.dir[1].gap_bytes;
     }
     if (gaps > 0) {
-        parts.push_back(fmt::format("{} ({} missing)", counted(gaps, "capture gap"), format_bytes(gap_bytes)));
+        parts.push_back(
+            fmt::format("{} ({} missing)", counted(gaps, "capture gap"), format_bytes(gap_bytes)));
     }
     std::string out;
     for (size_t i = 0; i < parts.size(); ++i) {

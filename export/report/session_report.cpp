@@ -34,8 +34,8 @@ StreamFigures stream_figures(const timeline::StreamTotals& s) {
     if (s.frames >= 2 && f.duration_s > 0) {
         // n frames span n-1 intervals; the bytes of the first frame belong to the first interval.
         f.fps = double(s.frames - 1) / f.duration_s;
-        f.mbit_per_s = double(s.bytes) * 8.0 / 1e6 * double(s.frames - 1) / double(s.frames) /
-                       f.duration_s;
+        f.mbit_per_s =
+            double(s.bytes) * 8.0 / 1e6 * double(s.frames - 1) / double(s.frames) / f.duration_s;
     }
     return f;
 }
@@ -183,9 +183,15 @@ std::string report_json(const Report& r) {
     for (size_t i = 0; i < r.scan.streams.size(); ++i) {
         const auto& s = r.scan.streams[i];
         const auto& f = r.stream_figures[i];
-        w.begin_object().field("connection", s.connection).field("channel_id", int64_t{s.channel_id});
-        w.field("id", s.id).field("codec", s.codec).field("width", s.width).field("height", s.height);
-        w.field("start_s", double(s.start_us - start) / 1e6).field("end_s", double(s.end_us - start) / 1e6);
+        w.begin_object()
+            .field("connection", s.connection)
+            .field("channel_id", int64_t{s.channel_id});
+        w.field("id", s.id)
+            .field("codec", s.codec)
+            .field("width", s.width)
+            .field("height", s.height);
+        w.field("start_s", double(s.start_us - start) / 1e6)
+            .field("end_s", double(s.end_us - start) / 1e6);
         w.field("frames", s.frames).field("bytes", s.bytes).field("fps", f.fps);
         w.field("mbit_per_s", f.mbit_per_s).end_object();
     }
@@ -200,11 +206,14 @@ std::string report_json(const Report& r) {
     w.end_array();
     w.key("rtt").begin_object();
     w.field("count", uint64_t{r.rtt.count}).field("min_ms", r.rtt.min_ms);
-    w.field("median_ms", r.rtt.median_ms).field("mean_ms", r.rtt.mean_ms).field("max_ms", r.rtt.max_ms);
+    w.field("median_ms", r.rtt.median_ms)
+        .field("mean_ms", r.rtt.mean_ms)
+        .field("max_ms", r.rtt.max_ms);
     w.key("pings").begin_array();
     for (const auto& p : r.scan.pings) {
         w.begin_object().field("connection", p.connection).field("id", p.id);
-        w.field("ping_s", double(p.ping_us - start) / 1e6).field("pong_s", double(p.pong_us - start) / 1e6);
+        w.field("ping_s", double(p.ping_us - start) / 1e6)
+            .field("pong_s", double(p.pong_us - start) / 1e6);
         w.field("rtt_ms", double(p.pong_us - p.ping_us) / 1000.0).end_object();
     }
     w.end_array().end_object();
@@ -219,7 +228,8 @@ std::string report_json(const Report& r) {
     w.key("windows_full").begin_array();
     for (const auto& s : r.scan.stalls) {
         w.begin_object().field("connection", s.connection).field("window", s.window);
-        w.field("from_s", double(s.from_us - start) / 1e6).field("to_s", double(s.to_us - start) / 1e6);
+        w.field("from_s", double(s.from_us - start) / 1e6)
+            .field("to_s", double(s.to_us - start) / 1e6);
         w.field("server_waited", s.server_waited).end_object();
     }
     w.end_array().end_object();
@@ -227,7 +237,8 @@ std::string report_json(const Report& r) {
     for (const auto& m : r.scan.largest) {
         const auto* c = r.scan.connection(m.connection);
         w.begin_object().field("t", double(m.ts_us - start) / 1e6);
-        w.field("channel", c ? c->channel : std::string()).field("dir", wire::direction_name(m.dir));
+        w.field("channel", c ? c->channel : std::string())
+            .field("dir", wire::direction_name(m.dir));
         w.field("name", m.name).field("bytes", m.bytes).end_object();
     }
     w.end_array();
@@ -271,7 +282,8 @@ std::string report_csv(const Report& r) {
     for (size_t i = 0; i < r.scan.streams.size(); ++i) {
         const auto& s = r.scan.streams[i];
         const auto& f = r.stream_figures[i];
-        const std::string subject = fmt::format("stream {} {} {}x{}", s.id, s.codec, s.width, s.height);
+        const std::string subject =
+            fmt::format("stream {} {} {}x{}", s.id, s.codec, s.width, s.height);
         row("stream", subject, "s2c", "bitrate", s.frames, s.bytes, f.mbit_per_s, "Mbit/s");
         row("stream", subject, "s2c", "frame_rate", s.frames, s.bytes, f.fps, "fps");
     }
@@ -281,8 +293,8 @@ std::string report_csv(const Report& r) {
     }
     for (const auto& p : r.scan.pings) {
         const auto* c = r.scan.connection(p.connection);
-        row("rtt", c ? c->channel : "", "", fmt::format("{:.6f}", double(p.ping_us - start) / 1e6), 1,
-            0, double(p.pong_us - p.ping_us) / 1000.0, "ms");
+        row("rtt", c ? c->channel : "", "", fmt::format("{:.6f}", double(p.ping_us - start) / 1e6),
+            1, 0, double(p.pong_us - p.ping_us) / 1000.0, "ms");
     }
     row("ack_wait", "session", "s2c", "", r.ack_stalls, 0, r.ack_wait_ms, "ms");
     for (const auto& m : r.scan.largest) {

@@ -1,7 +1,6 @@
 #include "export/timeline/session_scan.h"
 
 #include <fmt/core.h>
-
 #include <spice/enums.h>
 
 #include <algorithm>
@@ -28,7 +27,9 @@ constexpr size_t kLargest = 20;
 // followed within this time: it had something queued.
 constexpr int64_t kReleaseFollowUs = 10'000;
 
-int dir_index(Direction d) { return d == Direction::ClientToServer ? 0 : 1; }
+int dir_index(Direction d) {
+    return d == Direction::ClientToServer ? 0 : 1;
+}
 
 // One direction's recorded bytes in memory, as contiguous runs between gaps.
 class StreamBytes {
@@ -68,6 +69,7 @@ private:
         uint64_t offset = 0;
         std::vector<uint8_t> bytes;
     };
+
     std::vector<Run> runs_;
     uint64_t expected_ = 0;
 };
@@ -97,7 +99,9 @@ struct ConnectionState {
     agent::AgentSession agent;
 };
 
-std::string format_size(uint32_t w, uint32_t h) { return fmt::format("{}x{}", w, h); }
+std::string format_size(uint32_t w, uint32_t h) {
+    return fmt::format("{}x{}", w, h);
+}
 
 class Scanner {
 public:
@@ -119,9 +123,12 @@ private:
     void count_ack(ConnectionState& st, const log::MessageRecord& m);
     void add_image(const disp::Image& img);
     void add_images(const disp::ServerMessage& msg);
+
     void event(int64_t ts, int64_t conn, std::string kind, std::string text, int64_t end = -1) {
-        scan_.events.push_back(Event{ts, end < 0 ? ts : end, conn, std::move(kind), std::move(text)});
+        scan_.events.push_back(
+            Event{ts, end < 0 ? ts : end, conn, std::move(kind), std::move(text)});
     }
+
     AudioTotals& audio(ConnectionState& st, const char* channel) {
         if (!st.audio) {
             AudioTotals a;
@@ -132,6 +139,7 @@ private:
         }
         return scan_.audio[*st.audio];
     }
+
     size_t second_of(int64_t ts) const {
         return ts <= scan_.session.start_us ? 0 : size_t((ts - scan_.session.start_us) / 1'000'000);
     }
@@ -165,11 +173,9 @@ Result<SessionScan> Scanner::run() {
         }
         event(n.ts_us, n.connection, "note", fmt::format("{}: {}", n.kind, n.text));
     }
-    std::stable_sort(scan_.events.begin(), scan_.events.end(),
-                     [](const Event& a, const Event& b) {
-                         return a.ts_us != b.ts_us ? a.ts_us < b.ts_us
-                                                   : a.connection < b.connection;
-                     });
+    std::stable_sort(scan_.events.begin(), scan_.events.end(), [](const Event& a, const Event& b) {
+        return a.ts_us != b.ts_us ? a.ts_us < b.ts_us : a.connection < b.connection;
+    });
     std::sort(scan_.largest.begin(), scan_.largest.end(),
               [](const LargeMessage& a, const LargeMessage& b) {
                   return a.bytes != b.bytes ? a.bytes > b.bytes : a.ts_us < b.ts_us;
@@ -212,9 +218,10 @@ Result<void> Scanner::scan_connection(const log::ConnectionInfo& c) {
                       c.tls ? " (TLS)" : ""));
     if (c.link_error != 0) {
         const auto name = wire::link_error_name(c.link_error);
-        event(c.start_us, c.id, "link_error",
-              fmt::format("{} link refused: {}", st.label,
-                          name.empty() ? fmt::format("error {}", c.link_error) : std::string(name)));
+        event(
+            c.start_us, c.id, "link_error",
+            fmt::format("{} link refused: {}", st.label,
+                        name.empty() ? fmt::format("error {}", c.link_error) : std::string(name)));
     }
     for (const auto& g : gaps_[c.id]) {
         DirectionTotals& t = scan_.connections[conn_index].dir[dir_index(g.dir)];
@@ -262,20 +269,21 @@ bool needs_body(int channel_type, Direction dir, uint16_t type) {
                       type == SPICE_MSGC_DISCONNECTING);
     }
     switch (channel_type) {
-    case SPICE_CHANNEL_DISPLAY:
-        return dir == Direction::ServerToClient && type != SPICE_MSG_DISPLAY_MARK &&
-               type != SPICE_MSG_DISPLAY_INVAL_LIST && type != SPICE_MSG_DISPLAY_INVAL_PALETTE &&
-               type != SPICE_MSG_DISPLAY_INVAL_ALL_PALETTES &&
-               type != SPICE_MSG_DISPLAY_INVAL_ALL_PIXMAPS;
-    case SPICE_CHANNEL_MAIN:  // little traffic; migration and agent events come from it
-        return true;
-    case SPICE_CHANNEL_CURSOR:
-        return dir == Direction::ServerToClient && type == SPICE_MSG_CURSOR_RESET;
-    case SPICE_CHANNEL_PLAYBACK:
-    case SPICE_CHANNEL_RECORD:
-        return true;
-    default:
-        return false;
+        case SPICE_CHANNEL_DISPLAY:
+            return dir == Direction::ServerToClient && type != SPICE_MSG_DISPLAY_MARK &&
+                   type != SPICE_MSG_DISPLAY_INVAL_LIST &&
+                   type != SPICE_MSG_DISPLAY_INVAL_PALETTE &&
+                   type != SPICE_MSG_DISPLAY_INVAL_ALL_PALETTES &&
+                   type != SPICE_MSG_DISPLAY_INVAL_ALL_PIXMAPS;
+        case SPICE_CHANNEL_MAIN:  // little traffic; migration and agent events come from it
+            return true;
+        case SPICE_CHANNEL_CURSOR:
+            return dir == Direction::ServerToClient && type == SPICE_MSG_CURSOR_RESET;
+        case SPICE_CHANNEL_PLAYBACK:
+        case SPICE_CHANNEL_RECORD:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -306,8 +314,8 @@ void Scanner::on_message(ConnectionState& st, const log::MessageRecord& m,
 
     count_ack(st, m);
 
-    const bool decodable = c.channel_type >= 0 &&
-                           channels::has_decoder(static_cast<uint8_t>(c.channel_type), m.type);
+    const bool decodable =
+        c.channel_type >= 0 && channels::has_decoder(static_cast<uint8_t>(c.channel_type), m.type);
     const bool want_fields = options_.key_fields && decodable;
     std::optional<ByteView> body;
     if (want_fields || needs_body(c.channel_type, m.dir, m.type)) {
@@ -392,25 +400,25 @@ void Scanner::analyse(ConnectionState& st, const log::MessageRecord& m, ByteView
         return;
     }
     switch (st.info->channel_type) {
-    case SPICE_CHANNEL_DISPLAY:
-        if (m.dir == Direction::ServerToClient) {
-            analyse_display(st, m, body);
-        }
-        break;
-    case SPICE_CHANNEL_CURSOR:
-        if (m.dir == Direction::ServerToClient && m.type == SPICE_MSG_CURSOR_RESET) {
-            event(m.ts_us, st.info->id, "reset", fmt::format("{}: cursor reset", st.label));
-        }
-        break;
-    case SPICE_CHANNEL_MAIN:
-        analyse_main(st, m, body);
-        break;
-    case SPICE_CHANNEL_PLAYBACK:
-    case SPICE_CHANNEL_RECORD:
-        analyse_audio(st, m, body);
-        break;
-    default:
-        break;
+        case SPICE_CHANNEL_DISPLAY:
+            if (m.dir == Direction::ServerToClient) {
+                analyse_display(st, m, body);
+            }
+            break;
+        case SPICE_CHANNEL_CURSOR:
+            if (m.dir == Direction::ServerToClient && m.type == SPICE_MSG_CURSOR_RESET) {
+                event(m.ts_us, st.info->id, "reset", fmt::format("{}: cursor reset", st.label));
+            }
+            break;
+        case SPICE_CHANNEL_MAIN:
+            analyse_main(st, m, body);
+            break;
+        case SPICE_CHANNEL_PLAYBACK:
+        case SPICE_CHANNEL_RECORD:
+            analyse_audio(st, m, body);
+            break;
+        default:
+            break;
     }
 }
 
@@ -438,9 +446,9 @@ void Scanner::analyse_base(ConnectionState& st, const log::MessageRecord& m, Byt
         } else if (auto* d = std::get_if<channels::base::Disconnecting>(&*msg)) {
             const auto reason = wire::link_error_name(d->reason);
             event(m.ts_us, conn, "disconnecting",
-                  fmt::format("{}: server disconnecting ({})", st.label,
-                              reason.empty() ? fmt::format("reason {}", d->reason)
-                                             : std::string(reason)));
+                  fmt::format(
+                      "{}: server disconnecting ({})", st.label,
+                      reason.empty() ? fmt::format("reason {}", d->reason) : std::string(reason)));
         } else if (auto* n = std::get_if<channels::base::Notify>(&*msg)) {
             event(m.ts_us, conn, "notify", fmt::format("{}: notify \"{}\"", st.label, n->message));
         } else if (auto* mig = std::get_if<channels::base::Migrate>(&*msg)) {
@@ -459,8 +467,8 @@ void Scanner::analyse_base(ConnectionState& st, const log::MessageRecord& m, Byt
     } else if (auto* pong = std::get_if<channels::base::Pong>(&*msg)) {
         auto it = st.pending_pings.find({pong->id, pong->timestamp});
         if (it != st.pending_pings.end()) {
-            PingRoundTrip rt{conn, pong->id, pong->timestamp, it->second.first, m.ts_us,
-                             it->second.second};
+            PingRoundTrip rt{conn,    pong->id,         pong->timestamp, it->second.first,
+                             m.ts_us, it->second.second};
             scan_.pings.push_back(rt);
             event(rt.ping_us, conn, "ping",
                   fmt::format("{}: ping {} round trip {:.3f} ms", st.label, rt.id,
@@ -594,10 +602,10 @@ void Scanner::analyse_display(ConnectionState& st, const log::MessageRecord& m, 
                     const std::pair<uint32_t, uint32_t> size{v.width, v.height};
                     if (st.primary_size && *st.primary_size != size) {
                         event(m.ts_us, conn, "resolution",
-                              fmt::format("{}: resolution {} -> {}", st.label,
-                                          format_size(st.primary_size->first,
-                                                      st.primary_size->second),
-                                          format_size(v.width, v.height)));
+                              fmt::format(
+                                  "{}: resolution {} -> {}", st.label,
+                                  format_size(st.primary_size->first, st.primary_size->second),
+                                  format_size(v.width, v.height)));
                     }
                     st.primary_size = size;
                 }
@@ -611,7 +619,8 @@ void Scanner::analyse_display(ConnectionState& st, const log::MessageRecord& m, 
                 s.channel_id = st.info->channel_id;
                 s.id = v.id;
                 const auto codec = disp::video_codec_name(v.codec_type);
-                s.codec = codec.empty() ? fmt::format("codec_{}", v.codec_type) : std::string(codec);
+                s.codec =
+                    codec.empty() ? fmt::format("codec_{}", v.codec_type) : std::string(codec);
                 s.width = v.stream_width;
                 s.height = v.stream_height;
                 s.start_us = s.end_us = m.ts_us;
@@ -656,10 +665,9 @@ void Scanner::analyse_main(ConnectionState& st, const log::MessageRecord& m, Byt
               fmt::format("{}: {} {}", st.label, wire::direction_name(m.dir), name));
         return;
     }
-    if (m.dir == Direction::ServerToClient &&
-        (m.type == SPICE_MSG_MAIN_AGENT_CONNECTED ||
-         m.type == SPICE_MSG_MAIN_AGENT_CONNECTED_TOKENS ||
-         m.type == SPICE_MSG_MAIN_AGENT_DISCONNECTED)) {
+    if (m.dir == Direction::ServerToClient && (m.type == SPICE_MSG_MAIN_AGENT_CONNECTED ||
+                                               m.type == SPICE_MSG_MAIN_AGENT_CONNECTED_TOKENS ||
+                                               m.type == SPICE_MSG_MAIN_AGENT_DISCONNECTED)) {
         event(m.ts_us, conn, "agent", fmt::format("{}: {}", st.label, name));
         return;
     }
@@ -672,14 +680,15 @@ void Scanner::analyse_main(ConnectionState& st, const log::MessageRecord& m, Byt
     }
     auto fed = st.agent.feed(m.dir, body);
     for (const auto& am : fed.messages) {
-        const char* who = m.dir == Direction::ClientToServer ? "client -> agent" : "agent -> client";
+        const char* who =
+            m.dir == Direction::ClientToServer ? "client -> agent" : "agent -> client";
         event(m.ts_us, conn, "agent",
               fmt::format("{}: {} {} ({} bytes)", st.label, who,
                           agent::message_type_name(am.header.type), am.header.size));
     }
     if (fed.error) {
-        event(m.ts_us, conn, "agent", fmt::format("{}: agent stream error: {}", st.label,
-                                                  fed.error->message()));
+        event(m.ts_us, conn, "agent",
+              fmt::format("{}: agent stream error: {}", st.label, fed.error->message()));
     }
 }
 

@@ -29,12 +29,12 @@ struct MessageInfo {
     Direction dir = Direction::ClientToServer;
     std::optional<uint64_t> serial;
     uint16_t type = 0;
-    uint32_t size = 0;          // body bytes
-    uint16_t header_size = 0;   // 6 or 18
-    uint64_t offset = 0;        // of the header in its direction's stream
-    std::string name;           // "draw_copy", "unknown_<type>"
-    std::string fields;         // JSON object of decoded fields (ScanOptions::key_fields), or ""
-    std::string error;          // why the body could not be decoded, or ""
+    uint32_t size = 0;         // body bytes
+    uint16_t header_size = 0;  // 6 or 18
+    uint64_t offset = 0;       // of the header in its direction's stream
+    std::string name;          // "draw_copy", "unknown_<type>"
+    std::string fields;        // JSON object of decoded fields (ScanOptions::key_fields), or ""
+    std::string error;         // why the body could not be decoded, or ""
 };
 
 // Something worth a mark on a timeline. Instants have end_us == ts_us.
@@ -92,10 +92,11 @@ struct DirectionTotals {
 
 struct ConnectionTotals {
     log::ConnectionInfo info;
-    std::string channel;  // "display#0"
+    std::string channel;     // "display#0"
     DirectionTotals dir[2];  // indexed by Direction
 
     const DirectionTotals& c2s() const { return dir[0]; }
+
     const DirectionTotals& s2c() const { return dir[1]; }
 };
 
@@ -109,7 +110,7 @@ struct StreamTotals {
     int64_t connection = 0;
     int channel_id = 0;
     uint32_t id = 0;
-    std::string codec;  // "mjpeg", "vp8", ...
+    std::string codec;   // "mjpeg", "vp8", ...
     uint32_t width = 0;  // stream size (the last one for sized frames)
     uint32_t height = 0;
     int64_t start_us = 0;

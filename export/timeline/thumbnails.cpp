@@ -94,8 +94,8 @@ Result<std::vector<Thumbnail>> render_thumbnails(const log::SessionLogReader& re
             th.screen_width = s->width();
             th.screen_height = s->height();
             th.width = std::min(options.max_width, s->width());
-            th.height = std::max<uint32_t>(
-                1, uint32_t(uint64_t{s->height()} * th.width / s->width()));
+            th.height =
+                std::max<uint32_t>(1, uint32_t(uint64_t{s->height()} * th.width / s->width()));
             th.exact = (*replay)->primary_unsure(display).empty();
             s->read_argb32(argb);
             th.png = encode_png(shrink_rgb(argb, s->width(), s->height(), th.width, th.height),

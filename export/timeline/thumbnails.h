@@ -23,7 +23,7 @@ struct Thumbnail {
 };
 
 struct ThumbnailOptions {
-    int count = 12;           // pictures per display, evenly spread over [from_us, to_us]
+    int count = 12;            // pictures per display, evenly spread over [from_us, to_us]
     uint32_t max_width = 320;  // scaled down to at most this width, aspect kept
     int64_t from_us = 0;
     int64_t to_us = 0;

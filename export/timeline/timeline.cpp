@@ -13,7 +13,8 @@ namespace spicetap::timeline {
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string channel_name(const log::ConnectionInfo& c) {
@@ -163,10 +164,11 @@ std::string write_csv(const Timeline& t) {
             emit_event(t.events[ei++]);
         }
         const ConnectionTotals* c = t.scan.connection(m.connection);
-        out += fmt::format("{:.6f},message,{},{},{},{},{},{},{},,{}\n", double(m.ts_us - start) / 1e6,
-                           c ? c->channel : "", m.connection, wire::direction_name(m.dir),
-                           m.serial ? fmt::format("{}", *m.serial) : "", m.type, m.name, m.size,
-                           csv_quote(m.error.empty() ? m.fields : "error: " + m.error));
+        out +=
+            fmt::format("{:.6f},message,{},{},{},{},{},{},{},,{}\n", double(m.ts_us - start) / 1e6,
+                        c ? c->channel : "", m.connection, wire::direction_name(m.dir),
+                        m.serial ? fmt::format("{}", *m.serial) : "", m.type, m.name, m.size,
+                        csv_quote(m.error.empty() ? m.fields : "error: " + m.error));
     }
     while (ei < t.events.size()) {
         emit_event(t.events[ei++]);
@@ -180,7 +182,9 @@ std::string write_csv(const Timeline& t) {
 std::string write_trace_json(const Timeline& t) {
     const int64_t start = t.scan.session.start_us;
     constexpr int kPid = 1;
-    auto tid = [](int64_t connection, int lane) { return connection * 3 + lane; };  // 0 c2s 1 s2c 2 events
+    auto tid = [](int64_t connection, int lane) {
+        return connection * 3 + lane;
+    };  // 0 c2s 1 s2c 2 events
     std::string out;
     JsonWriter w(out);
     w.begin_object();
@@ -197,9 +201,8 @@ std::string write_trace_json(const Timeline& t) {
         }
         w.end_object().end_object();
     };
-    meta("process_name", 0, fmt::format("SPICE session 0x{:08x} ({})", t.scan.session.session_id,
-                                        t.source),
-         -1);
+    meta("process_name", 0,
+         fmt::format("SPICE session 0x{:08x} ({})", t.scan.session.session_id, t.source), -1);
     for (const ConnectionTotals& c : t.scan.connections) {
         const std::string lanes[3] = {c.channel + " client->server", c.channel + " server->client",
                                       c.channel + " events"};
@@ -240,7 +243,8 @@ std::string write_trace_json(const Timeline& t) {
         if (span) {
             w.field("dur", double(e.end_us - e.ts_us));
         }
-        w.field("pid", int64_t{kPid}).field("tid", e.connection == 0 ? int64_t{0} : tid(e.connection, 2));
+        w.field("pid", int64_t{kPid})
+            .field("tid", e.connection == 0 ? int64_t{0} : tid(e.connection, 2));
         w.key("args").begin_object().field("text", e.text).end_object();
         w.end_object();
     }
@@ -248,7 +252,8 @@ std::string write_trace_json(const Timeline& t) {
     const int64_t first_s = (t.from_us - start) / 1'000'000;
     const int64_t last_s = (t.to_us - start) / 1'000'000;
     for (const ConnectionTotals& c : t.scan.connections) {
-        const size_t n = std::max(c.dir[0].bytes_per_second.size(), c.dir[1].bytes_per_second.size());
+        const size_t n =
+            std::max(c.dir[0].bytes_per_second.size(), c.dir[1].bytes_per_second.size());
         for (size_t s = 0; s < n; ++s) {
             if (int64_t(s) < first_s || int64_t(s) > last_s) {
                 continue;
@@ -320,18 +325,18 @@ Result<TimelineStats> write_timeline(const log::SessionLogReader& reader,
     t->source = source;
     std::string text;
     switch (*format) {
-    case Format::JsonLines:
-        text = write_jsonl(*t);
-        break;
-    case Format::Csv:
-        text = write_csv(*t);
-        break;
-    case Format::TraceJson:
-        text = write_trace_json(*t);
-        break;
-    case Format::Html:
-        text = write_html(*t);
-        break;
+        case Format::JsonLines:
+            text = write_jsonl(*t);
+            break;
+        case Format::Csv:
+            text = write_csv(*t);
+            break;
+        case Format::TraceJson:
+            text = write_trace_json(*t);
+            break;
+        case Format::Html:
+            text = write_html(*t);
+            break;
     }
     if (auto ok = write_text_file(path, text); !ok) {
         return ok.error();

@@ -32,7 +32,7 @@ struct Timeline {
     std::vector<Thumbnail> thumbnails;
     int64_t from_us = 0;
     int64_t to_us = 0;
-    std::string source;  // what the page title names
+    std::string source;           // what the page title names
     std::string thumbnail_error;  // why there are no thumbnails, when replay failed
 };
 
@@ -51,6 +51,7 @@ struct TimelineStats {
     uint64_t thumbnails = 0;
     Format format = Format::JsonLines;
 };
+
 Result<TimelineStats> write_timeline(const log::SessionLogReader& reader,
                                      const TimelineOptions& options, const std::string& source,
                                      const std::string& path);

@@ -255,11 +255,20 @@ std::string html_escape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '&': out += "&amp;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -362,8 +371,9 @@ std::string write_html(const Timeline& t) {
     out.reserve(data.size() + 32768);
     out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
     // No network: nothing on this page may load from anywhere but itself.
-    out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-           "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n";
+    out +=
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n";
     out += fmt::format("<title>{}</title>\n<style>{}</style></head><body>\n", html_escape(title),
                        kStyle);
     out += fmt::format(
@@ -372,16 +382,20 @@ std::string write_html(const Timeline& t) {
         html_escape(title), html_escape(t.source), summary::format_utc(t.from_us),
         summary::format_utc(t.to_us), double(t.to_us - t.from_us) / 1e6, t.messages.size(),
         t.events.size(), html_escape(si.server), html_escape(si.client));
-    out += "<div id=\"bar\"><button id=\"zin\">zoom in</button><button id=\"zout\">zoom "
-           "out</button><button id=\"zreset\">whole session</button><span id=\"range\"></span>"
-           "<span style=\"color:#777\">wheel: zoom · drag: pan · click: details · "
-           "double-click: reset</span></div>\n";
-    out += "<div id=\"main\"><div id=\"lanes\"><canvas id=\"timeline\"></canvas>"
-           "<div class=\"legend\" id=\"legend\" style=\"padding:4px 8px\"></div></div>\n";
-    out += "<div id=\"side\"><h2>Screen at the cursor</h2><div id=\"thumb\"></div>"
-           "<h2>Details</h2><div id=\"details\">Click a message or an event.</div></div></div>\n";
-    out += "<section><h2>Notable events</h2><table><thead><tr><th>time s</th><th>duration</th>"
-           "<th>kind</th><th>what</th></tr></thead><tbody id=\"events\"></tbody></table></section>\n";
+    out +=
+        "<div id=\"bar\"><button id=\"zin\">zoom in</button><button id=\"zout\">zoom "
+        "out</button><button id=\"zreset\">whole session</button><span id=\"range\"></span>"
+        "<span style=\"color:#777\">wheel: zoom · drag: pan · click: details · "
+        "double-click: reset</span></div>\n";
+    out +=
+        "<div id=\"main\"><div id=\"lanes\"><canvas id=\"timeline\"></canvas>"
+        "<div class=\"legend\" id=\"legend\" style=\"padding:4px 8px\"></div></div>\n";
+    out +=
+        "<div id=\"side\"><h2>Screen at the cursor</h2><div id=\"thumb\"></div>"
+        "<h2>Details</h2><div id=\"details\">Click a message or an event.</div></div></div>\n";
+    out +=
+        "<section><h2>Notable events</h2><table><thead><tr><th>time s</th><th>duration</th>"
+        "<th>kind</th><th>what</th></tr></thead><tbody id=\"events\"></tbody></table></section>\n";
     out += "<div id=\"status\" hidden></div>\n";
     out += "<script type=\"application/json\" id=\"data\">";
     out += json_for_script(std::move(data));

@@ -1,6 +1,5 @@
 // `spicetap timeline` and `spicetap report` end to end through the CLI on real captures.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -46,8 +45,8 @@ TEST_CASE("timeline writes one line per message that dump lists, in every format
         }
         const size_t messages = count_lines(dump.out);
         const auto jsonl = dir / "t.jsonl", csv = dir / "t.csv";
-        const auto r1 = test::run_command(bin + " timeline " + in + " -o " +
-                                          shell_quote(jsonl.string()));
+        const auto r1 =
+            test::run_command(bin + " timeline " + in + " -o " + shell_quote(jsonl.string()));
         REQUIRE(r1.exit_code == 0);
         CHECK(r1.out.find(std::to_string(messages) + " messages") != std::string::npos);
         CHECK(count_lines(read_file(jsonl), "{\"kind\":\"message\"") == messages);
@@ -59,8 +58,8 @@ TEST_CASE("timeline writes one line per message that dump lists, in every format
         std::istringstream lines(csv_text);
         std::string line;
         while (std::getline(lines, line)) {
-            csv_messages += line.find(",message,") != std::string::npos &&
-                            line.find(",message,") < 20;
+            csv_messages +=
+                line.find(",message,") != std::string::npos && line.find(",message,") < 20;
         }
         CHECK(csv_messages == messages);
         ++checked;
@@ -83,24 +82,26 @@ TEST_CASE("timeline --from/--to keeps dump's messages of the same range", "[cli]
     CHECK(count_lines(read_file(out), "{\"kind\":\"message\"") == count_lines(dump.out));
 }
 
-TEST_CASE("report and timeline refuse what they cannot do, with usage exit codes", "[cli][report]") {
+TEST_CASE("report and timeline refuse what they cannot do, with usage exit codes",
+          "[cli][report]") {
     const auto captures = test::committed_captures();
     REQUIRE(!captures.empty());
     const std::string bin = shell_quote(test::spicetap_bin().string());
     const std::string in = shell_quote(captures.front().string());
     test::TempDir dir;
-    auto r = test::run_command(bin + " timeline " + in + " -o " + shell_quote((dir / "x.txt").string()), true);
+    auto r = test::run_command(
+        bin + " timeline " + in + " -o " + shell_quote((dir / "x.txt").string()), true);
     CHECK(r.exit_code == 2);
     CHECK(r.out.find(".jsonl") != std::string::npos);
-    r = test::run_command(bin + " report " + in + " -o " + shell_quote((dir / "x.pdf").string()), true);
+    r = test::run_command(bin + " report " + in + " -o " + shell_quote((dir / "x.pdf").string()),
+                          true);
     CHECK(r.exit_code == 2);
     r = test::run_command(bin + " report --compare " + in + " " + in + " -o " +
                               shell_quote((dir / "x.json").string()),
                           true);
     CHECK(r.exit_code == 2);
-    r = test::run_command(bin + " report /nonexistent.spicelog -o " +
-                              shell_quote((dir / "x.html").string()),
-                          true);
+    r = test::run_command(
+        bin + " report /nonexistent.spicelog -o " + shell_quote((dir / "x.html").string()), true);
     CHECK(r.exit_code == 3);
     // And the normal case prints the summary.
     r = test::run_command(bin + " report " + in + " -o " + shell_quote((dir / "r.html").string()));

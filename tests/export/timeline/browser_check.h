@@ -42,6 +42,7 @@ public:
         port_ = ntohs(addr.sin_port);
         thread_ = std::thread([this] { serve(); });
     }
+
     ~RequestRecorder() {
         stop_ = true;
         if (thread_.joinable()) {
@@ -51,6 +52,7 @@ public:
             ::close(fd_);
         }
     }
+
     RequestRecorder(const RequestRecorder&) = delete;
     RequestRecorder& operator=(const RequestRecorder&) = delete;
 
@@ -104,11 +106,11 @@ struct PageVisit {
 // Chromium's own background services (time, component updates, sign-in) that it contacts
 // through the proxy whatever the page is; anything else came from the page.
 inline bool browser_service(const std::string& request_line) {
-    for (const char* host : {"clients2.google.com", "update.googleapis.com",
-                             "accounts.google.com", "clientservices.googleapis.com",
-                             "safebrowsingohttpgateway.googleapis.com", "edgedl.me.gvt1.com",
-                             "optimizationguide-pa.googleapis.com", "content-autofill.googleapis.com",
-                             "android.clients.google.com", "redirector.gvt1.com"}) {
+    for (const char* host :
+         {"clients2.google.com", "update.googleapis.com", "accounts.google.com",
+          "clientservices.googleapis.com", "safebrowsingohttpgateway.googleapis.com",
+          "edgedl.me.gvt1.com", "optimizationguide-pa.googleapis.com",
+          "content-autofill.googleapis.com", "android.clients.google.com", "redirector.gvt1.com"}) {
         if (request_line.find(host) != std::string::npos) {
             return true;
         }
@@ -120,8 +122,9 @@ inline std::string chromium_base(const std::filesystem::path& profile, uint16_t 
     return "timeout 90 chromium --headless --no-sandbox --disable-gpu "
            "--disable-background-networking --disable-component-update --disable-sync "
            "--hide-scrollbars --user-data-dir=" +
-           shell_quote(profile.string()) + " --proxy-server=http://127.0.0.1:" +
-           std::to_string(proxy_port) + " --proxy-bypass-list='<-loopback>' ";
+           shell_quote(profile.string()) +
+           " --proxy-server=http://127.0.0.1:" + std::to_string(proxy_port) +
+           " --proxy-bypass-list='<-loopback>' ";
 }
 
 inline PageVisit visit_page(const std::filesystem::path& page, const std::filesystem::path& work) {
@@ -157,11 +160,11 @@ inline PageVisit visit_page(const std::filesystem::path& page, const std::filesy
 inline bool screenshot_page(const std::filesystem::path& page, const std::filesystem::path& png,
                             const std::filesystem::path& work, int width, int height) {
     RequestRecorder proxy;
-    const std::string cmd = chromium_base(work / "profile-shot", proxy.port()) +
-                            "--window-size=" + std::to_string(width) + "," +
-                            std::to_string(height) + " --screenshot=" + shell_quote(png.string()) +
-                            " " + shell_quote("file://" + std::filesystem::absolute(page).string()) +
-                            " >/dev/null 2>&1";
+    const std::string cmd =
+        chromium_base(work / "profile-shot", proxy.port()) +
+        "--window-size=" + std::to_string(width) + "," + std::to_string(height) +
+        " --screenshot=" + shell_quote(png.string()) + " " +
+        shell_quote("file://" + std::filesystem::absolute(page).string()) + " >/dev/null 2>&1";
     run_command(cmd);
     return std::filesystem::exists(png);
 }

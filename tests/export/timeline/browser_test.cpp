@@ -2,7 +2,6 @@
 // (no error, no CSP refusal, no exception), no request leaving the page, and charts that drew
 // something (a screenshot's chart area is not blank).
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <regex>
 
@@ -26,7 +25,8 @@ std::string read_file(const fs::path& p) {
 // Nothing in the page points outside it: no src/href but data: URLs, no CSS url() or @import,
 // no http(s) address except the SVG namespace name (an identifier, never fetched).
 void check_self_contained(const std::string& html) {
-    std::string s = std::regex_replace(html, std::regex(R"(xmlns="http://www\.w3\.org/2000/svg")"), "");
+    std::string s =
+        std::regex_replace(html, std::regex(R"(xmlns="http://www\.w3\.org/2000/svg")"), "");
     CHECK(s.find("http://") == std::string::npos);
     CHECK(s.find("https://") == std::string::npos);
     CHECK(s.find("href=") == std::string::npos);

@@ -1,8 +1,8 @@
 // The timeline and the bandwidth report on real sessions (QEMU and the test peers), checked
 // against what tshark sees in the same captures and against `dump`.
-#include <catch2/catch.hpp>
 #include <fmt/core.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -109,9 +109,10 @@ std::vector<fs::path> captures_with_one_session() {
 
 }  // namespace
 
-TEST_CASE("report: bytes per connection and direction equal the TCP payload tshark sees "
-          "(retransmissions once)",
-          "[report][real]") {
+TEST_CASE(
+    "report: bytes per connection and direction equal the TCP payload tshark sees "
+    "(retransmissions once)",
+    "[report][real]") {
     REQUIRE(test::have_program("tshark"));
     const auto captures = captures_with_one_session();
     REQUIRE(!captures.empty());
@@ -174,9 +175,8 @@ TEST_CASE("timeline: one entry per message, in the order and number dump gives",
         REQUIRE(t);
         dump::DumpOptions options;
         std::vector<std::string> dumped;
-        auto stats = dump::dump_messages(*log->reader, options, [&](std::string_view line) {
-            dumped.emplace_back(line);
-        });
+        auto stats = dump::dump_messages(*log->reader, options,
+                                         [&](std::string_view line) { dumped.emplace_back(line); });
         REQUIRE(stats);
         CHECK(t->messages.size() == stats->messages);
         REQUIRE(t->messages.size() == dumped.size());
@@ -263,8 +263,8 @@ TEST_CASE("timeline: the Perfetto JSON is valid trace-event format", "[timeline]
             continue;
         }
         INFO(pcap.string());
-        const fs::path out = dir / (pcap.parent_path().filename().string() + "-" +
-                                    pcap.stem().string() + ".json");
+        const fs::path out =
+            dir / (pcap.parent_path().filename().string() + "-" + pcap.stem().string() + ".json");
         auto stats = timeline::write_timeline(*log->reader, {}, pcap.string(), out.string());
         REQUIRE(stats);
         // Every event carries ph/ts/pid/tid/name; X events a duration; counters numeric args;
@@ -288,9 +288,8 @@ for e in events:
         messages += 1
 print("ok", messages)
 )PY";
-        const auto r = test::run_command("python3 -c " + test::shell_quote(check) + " " +
-                                             test::shell_quote(out.string()),
-                                         true);
+        const auto r = test::run_command(
+            "python3 -c " + test::shell_quote(check) + " " + test::shell_quote(out.string()), true);
         INFO(r.out);
         CHECK(r.exit_code == 0);
         CHECK(r.out == fmt::format("ok {}\n", stats->messages));
@@ -339,9 +338,10 @@ TEST_CASE("report: images by codec on the peers' lossless sessions name the code
           "[report][real]") {
     // Scenario -> the image type the server was set to use (tests/peers/README.md).
     const std::map<std::string, std::string> expect = {
-        {"lossless-lz", "lz_rgb"},   {"lossless-glz", "glz_rgb"}, {"lossless-quic", "quic"},
-        {"lossless-lz4", "lz4"},     {"lossless-off", "bitmap"},
-        {"lossless-zlib-glz", "zlib_glz_rgb"}, {"qemu-glz", "glz_rgb"}, {"qemu-lz", "lz_rgb"},
+        {"lossless-lz", "lz_rgb"},  {"lossless-glz", "glz_rgb"},
+        {"lossless-quic", "quic"},  {"lossless-lz4", "lz4"},
+        {"lossless-off", "bitmap"}, {"lossless-zlib-glz", "zlib_glz_rgb"},
+        {"qemu-glz", "glz_rgb"},    {"qemu-lz", "lz_rgb"},
         {"qemu-quic", "quic"}};
     size_t checked = 0;
     for (const auto& pcap : test::recorded_captures()) {
@@ -376,13 +376,18 @@ TEST_CASE("timeline: streams, surfaces, audio and agent events on the peers' ses
         const char* kind;
         const char* text;
     };
-    const std::vector<Expect> expects = {
-        {"stream-mjpeg", "stream_start", "mjpeg"},   {"stream-mjpeg", "stream_stop", "mjpeg"},
-        {"stream-vp8", "stream_start", "vp8"},       {"resize", "resolution", "640x480 -> 800x600"},
-        {"resize", "surface_destroy", "surface 0"},  {"audio-opus", "audio_start", "playback"},
-        {"agent", "agent", "clipboard_grab"},        {"agent", "agent", "file_xfer_start"},
-        {"multi-monitor", "monitors_config", "head"},
-        {"qemu-glz", "surface_create", "(primary)"}, {"qemu-keys", "connection_close", "inputs"}};
+
+    const std::vector<Expect> expects = {{"stream-mjpeg", "stream_start", "mjpeg"},
+                                         {"stream-mjpeg", "stream_stop", "mjpeg"},
+                                         {"stream-vp8", "stream_start", "vp8"},
+                                         {"resize", "resolution", "640x480 -> 800x600"},
+                                         {"resize", "surface_destroy", "surface 0"},
+                                         {"audio-opus", "audio_start", "playback"},
+                                         {"agent", "agent", "clipboard_grab"},
+                                         {"agent", "agent", "file_xfer_start"},
+                                         {"multi-monitor", "monitors_config", "head"},
+                                         {"qemu-glz", "surface_create", "(primary)"},
+                                         {"qemu-keys", "connection_close", "inputs"}};
     size_t checked = 0;
     for (const auto& e : expects) {
         const fs::path pcap = test::fixture_dir() / e.scenario / "capture.pcap";
@@ -439,8 +444,8 @@ TEST_CASE("ACK windows: the model never sees more unacknowledged messages than s
         REQUIRE(scan);
         for (const auto& w : scan->ack_windows) {
             const auto* c = scan->connection(w.connection);
-            INFO((c ? c->channel : std::string("?")) << " window " << w.window << " peak "
-                                                     << w.peak_unacked << " acks " << w.acks);
+            INFO((c ? c->channel : std::string("?"))
+                 << " window " << w.window << " peak " << w.peak_unacked << " acks " << w.acks);
             CHECK(w.window > 0);
             CHECK(w.peak_unacked >= 1);
             CHECK(w.peak_unacked <= 2 * int64_t{w.window} + 1);
