@@ -48,6 +48,8 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_extract(app, commands);
     register_screenshot(app, commands);
     register_replay(app, commands);
+    register_timeline(app, commands);
+    register_report(app, commands);
 }
 
 }  // namespace spicetap::cli
