@@ -33,7 +33,7 @@ std::vector<uint8_t> from_hex(const std::string& hex) {
 // node 1's lines start with a tab.
 std::pair<std::vector<uint8_t>, std::vector<uint8_t>> tshark_follow(
     const std::filesystem::path& pcap, const std::string& a, const std::string& b) {
-    const auto r = test::run_command(fmt::format("tshark -r {} -q -z follow,tcp,raw,{},{}",
+    const auto r = test::run_command(fmt::format("tshark -r {} -q -z follow,tcp,raw,{},{} 2>/dev/null",
                                                  shell_quote(pcap.string()), a, b));
     std::vector<uint8_t> a2b, b2a;
     std::istringstream in(r.out);
@@ -125,7 +125,7 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             }).has_value());
             const auto r = test::run_command(fmt::format(
                 "tshark -r {} -d tcp.port=={},spice -T fields -e tcp.srcport -e tcp.dstport "
-                "-e spice.message_type",
+                "-e spice.message_type 2>/dev/null",
                 shell_quote(pcap.string()), server_port));
             std::istringstream in(r.out);
             std::string line;
@@ -228,13 +228,21 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
                 if (t == n) {
                     continue;
                 }
-                // tshark never sees more than we do, and sees fewer only in the case above.
-                CHECK(t < n);
+                // tshark differs only in the client flows of the case above. Out of step, it
+                // reads body bytes as data headers: it misses messages, and the headers it
+                // invents may carry any type, also one that occurs for real, so in those flows
+                // its count of a type may be lower or higher than ours.
                 CHECK(std::get<1>(key) == "c2s");
                 CHECK(tshark_blind_c2s(std::get<0>(key)));
             }
             for (const auto& [key, n] : theirs) {
-                CHECK(ours.count(key) == 1);
+                INFO("tshark: client port " << std::get<0>(key) << " " << std::get<1>(key)
+                                            << " type " << std::get<2>(key) << ": " << n);
+                if (ours.count(key) == 0) {
+                    // An invented header, only where tshark is out of step.
+                    CHECK(std::get<1>(key) == "c2s");
+                    CHECK(tshark_blind_c2s(std::get<0>(key)));
+                }
             }
         }
     }
