@@ -106,6 +106,7 @@ void store32(uint8_t* row, ptrdiff_t x, uint32_t v) { std::memcpy(row + 4 * x, &
 // RGB32 / RGB24 streams into 32-bit pixels (bytes B, G, R, X).
 struct Rgb8Px {
     static constexpr unsigned kChannels = 3;
+    static constexpr unsigned kBpc = 8;
     static const Family& family() { return quic::kFamily8; }
     static unsigned get(const uint8_t* row, ptrdiff_t x, unsigned c) {
         return (load32(row, x) >> (16 - 8 * c)) & 0xff;
@@ -123,6 +124,7 @@ struct Rgb8Px {
 // are the stream's value.
 struct Rgb5Px {
     static constexpr unsigned kChannels = 3;
+    static constexpr unsigned kBpc = 5;
     static const Family& family() { return quic::kFamily5; }
     static unsigned get(const uint8_t* row, ptrdiff_t x, unsigned c) {
         return (load32(row, x) >> (19 - 8 * c)) & 0x1f;
@@ -141,6 +143,7 @@ struct Rgb5Px {
 template <ptrdiff_t Stride, ptrdiff_t Offset>
 struct BytePx {
     static constexpr unsigned kChannels = 1;
+    static constexpr unsigned kBpc = 8;
     static const Family& family() { return quic::kFamily8; }
     static unsigned get(const uint8_t* row, ptrdiff_t x, unsigned) {
         return row[Stride * x + Offset];
@@ -169,6 +172,8 @@ struct Lane {
 // One coding pass over rows: the channels of a pixel layout sharing one ModelState.
 template <typename Px>
 struct Pass {
+    static constexpr unsigned kMask = (1u << Px::kBpc) - 1;
+
     BitReader& bits;
     ModelState& state;
     Lane lanes[Px::kChannels];
@@ -189,9 +194,9 @@ struct Pass {
         } else {
             len = f.not_gr_len[l];
             v = f.n_gr[l] + ((window >> (32 - len)) & f.not_gr_suffix_mask[l]);
-            if (v >= f.levels) {
+            if (v > kMask) {
                 bad_symbol = true;
-                v &= f.levels - 1;
+                v &= kMask;
             }
         }
         bits.skip(len);
@@ -202,7 +207,7 @@ struct Pass {
     void learn(ptrdiff_t x) {
         const Family& f = Px::family();
         for (unsigned c = 0; c < Px::kChannels; ++c) {
-            lanes[c].model->update(f, lanes[c].residual[x - 1], lanes[c].residual[x],
+            lanes[c].model->template update<Px::kBpc>(f, lanes[c].residual[x - 1], lanes[c].residual[x],
                                    state.wm_trigger);
         }
     }
@@ -215,7 +220,7 @@ struct Pass {
         for (unsigned c = 0; c < Px::kChannels; ++c) {
             const unsigned r = symbol(c, lanes[c].residual[x - 1]);
             lanes[c].residual[x] = static_cast<uint8_t>(r);
-            v[c] = (f.l2u[r] + predict(c)) & (f.levels - 1);
+            v[c] = (f.l2u[r] + predict(c)) & kMask;
         }
         Px::put(cur, x, v);
     }

@@ -32,8 +32,7 @@ constexpr Family make_family(unsigned bpc) {
         f.not_gr_prefix_mask[l] = low_bits(32 - prefix);
         f.not_gr_suffix_mask[l] = low_bits(suffix);
         for (unsigned v = 0; v < 256; ++v) {
-            f.code_len[v][l] = static_cast<uint8_t>(v < f.n_gr[l] ? (v >> l) + l + 1
-                                                                   : f.not_gr_len[l]);
+            f.code_len[v][l] = v < f.n_gr[l] ? (v >> l) + l + 1 : f.not_gr_len[l];
         }
     }
     const unsigned mask = f.levels - 1;
