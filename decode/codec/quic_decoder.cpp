@@ -98,7 +98,9 @@ uint32_t load32(const uint8_t* row, ptrdiff_t x) {
     return v;
 }
 
-void store32(uint8_t* row, ptrdiff_t x, uint32_t v) { std::memcpy(row + 4 * x, &v, 4); }
+void store32(uint8_t* row, ptrdiff_t x, uint32_t v) {
+    std::memcpy(row + 4 * x, &v, 4);
+}
 
 // Pixel layouts the row kernels work on. Channel order is the stream's: R, G, B (or the single
 // alpha / gray value). get() returns a channel's value at the family's depth.
@@ -107,16 +109,21 @@ void store32(uint8_t* row, ptrdiff_t x, uint32_t v) { std::memcpy(row + 4 * x, &
 struct Rgb8Px {
     static constexpr unsigned kChannels = 3;
     static constexpr unsigned kBpc = 8;
+
     static const Family& family() { return quic::kFamily8; }
+
     static unsigned get(const uint8_t* row, ptrdiff_t x, unsigned c) {
         return (load32(row, x) >> (16 - 8 * c)) & 0xff;
     }
+
     static void put(uint8_t* row, ptrdiff_t x, const unsigned* v) {
         store32(row, x, 0xff000000u | v[0] << 16 | v[1] << 8 | v[2]);
     }
+
     static bool same(const uint8_t* a, ptrdiff_t xa, const uint8_t* b, ptrdiff_t xb) {
         return ((load32(a, xa) ^ load32(b, xb)) & 0x00ffffffu) == 0;
     }
+
     static void repeat(uint8_t* row, ptrdiff_t x) { store32(row, x, load32(row, x - 1)); }
 };
 
@@ -125,17 +132,23 @@ struct Rgb8Px {
 struct Rgb5Px {
     static constexpr unsigned kChannels = 3;
     static constexpr unsigned kBpc = 5;
+
     static const Family& family() { return quic::kFamily5; }
+
     static unsigned get(const uint8_t* row, ptrdiff_t x, unsigned c) {
         return (load32(row, x) >> (19 - 8 * c)) & 0x1f;
     }
+
     static unsigned widen(unsigned v) { return (v << 3) | (v >> 2); }
+
     static void put(uint8_t* row, ptrdiff_t x, const unsigned* v) {
         store32(row, x, 0xff000000u | widen(v[0]) << 16 | widen(v[1]) << 8 | widen(v[2]));
     }
+
     static bool same(const uint8_t* a, ptrdiff_t xa, const uint8_t* b, ptrdiff_t xb) {
         return ((load32(a, xa) ^ load32(b, xb)) & 0x00f8f8f8u) == 0;
     }
+
     static void repeat(uint8_t* row, ptrdiff_t x) { store32(row, x, load32(row, x - 1)); }
 };
 
@@ -144,16 +157,21 @@ template <ptrdiff_t Stride, ptrdiff_t Offset>
 struct BytePx {
     static constexpr unsigned kChannels = 1;
     static constexpr unsigned kBpc = 8;
+
     static const Family& family() { return quic::kFamily8; }
+
     static unsigned get(const uint8_t* row, ptrdiff_t x, unsigned) {
         return row[Stride * x + Offset];
     }
+
     static void put(uint8_t* row, ptrdiff_t x, const unsigned* v) {
         row[Stride * x + Offset] = static_cast<uint8_t>(v[0]);
     }
+
     static bool same(const uint8_t* a, ptrdiff_t xa, const uint8_t* b, ptrdiff_t xb) {
         return a[Stride * xa + Offset] == b[Stride * xb + Offset];
     }
+
     static void repeat(uint8_t* row, ptrdiff_t x) {
         row[Stride * x + Offset] = row[Stride * (x - 1) + Offset];
     }
@@ -177,7 +195,7 @@ struct Pass {
     BitReader& bits;
     ModelState& state;
     Lane lanes[Px::kChannels];
-    bool bad_symbol = false;  // an escape code decoded past the channel's range
+    bool bad_symbol = false;    // an escape code decoded past the channel's range
     ptrdiff_t bad_run_at = -1;  // a run went past the end of its row
 
     // The next residual of channel c, coded with the code its context's bucket prefers.
@@ -207,8 +225,8 @@ struct Pass {
     void learn(ptrdiff_t x) {
         const Family& f = Px::family();
         for (unsigned c = 0; c < Px::kChannels; ++c) {
-            lanes[c].model->template update<Px::kBpc>(f, lanes[c].residual[x - 1], lanes[c].residual[x],
-                                   state.wm_trigger);
+            lanes[c].model->template update<Px::kBpc>(f, lanes[c].residual[x - 1],
+                                                      lanes[c].residual[x], state.wm_trigger);
         }
     }
 
@@ -450,7 +468,8 @@ Result<QuicHeader> QuicDecoder::read_header(ByteView stream) const {
     h.height = load_le32(p + 16);
     // The reference decoder reads the sizes as int and refuses anything not positive.
     if (h.width == 0 || h.height == 0 || h.width > 0x7fffffffu || h.height > 0x7fffffffu) {
-        return quic_error(Errc::BadValue, 12, fmt::format("bad image size {}x{}", h.width, h.height));
+        return quic_error(Errc::BadValue, 12,
+                          fmt::format("bad image size {}x{}", h.width, h.height));
     }
     const uint64_t pixels = uint64_t{h.width} * h.height;
     if (h.width > limits_.max_width || h.height > limits_.max_height ||
@@ -488,7 +507,8 @@ Result<void> QuicDecoder::decode(ByteView stream, const PixelView& out) {
 
     // Fresh model for every image; buffers only grow.
     const Family& family = h.type == QuicImageType::Rgb16 ? quic::kFamily5 : quic::kFamily8;
-    const unsigned lanes = h.type == QuicImageType::Gray ? 1 : (h.type == QuicImageType::Rgba ? 4 : 3);
+    const unsigned lanes =
+        h.type == QuicImageType::Gray ? 1 : (h.type == QuicImageType::Rgba ? 4 : 3);
     for (unsigned c = 0; c < lanes; ++c) {
         channels_[c].reset(family);
         if (correlate_[c].size() < size_t{h.width} + 1) {

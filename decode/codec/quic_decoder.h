@@ -71,7 +71,7 @@ public:
 
 private:
     Limits limits_;
-    std::array<quic::ChannelModel, 4> channels_{};  // R, G, B, alpha (or gray in 0)
+    std::array<quic::ChannelModel, 4> channels_{};   // R, G, B, alpha (or gray in 0)
     std::array<std::vector<uint8_t>, 4> correlate_;  // per channel: the last residuals, width + 1
 };
 

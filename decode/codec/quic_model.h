@@ -16,8 +16,8 @@
 
 namespace spicetap::codec::quic {
 
-inline constexpr unsigned kMaxCodes = 8;       // Golomb codes per family (one per bit of depth)
-inline constexpr unsigned kWaitMaskMax = 6;    // wait mask index stops growing here
+inline constexpr unsigned kMaxCodes = 8;         // Golomb codes per family (one per bit of depth)
+inline constexpr unsigned kWaitMaskMax = 6;      // wait mask index stops growing here
 inline constexpr unsigned kWaitMaskNext = 2048;  // symbols per wait mask index step
 inline constexpr unsigned kMelcStates = 32;
 
@@ -25,6 +25,7 @@ inline constexpr unsigned kMelcStates = 32;
 // and clang vector extensions; plain SSE2 on x86-64).
 using U32x4 = uint32_t __attribute__((vector_size(16)));
 using I32x4 = int32_t __attribute__((vector_size(16)));
+
 struct alignas(16) CodeLengths {
     U32x4 half[2];
 };
@@ -117,12 +118,14 @@ struct ChannelModel {
         // to the longer code. Totals stay far below 2^28 (the minimum is halved past the
         // trigger, <= 900, and an update adds at most 26), so keys compare as signed.
         constexpr I32x4 kLow = {7, 6, 5, 4};
-        constexpr I32x4 kHigh = Bpc == 8 ? I32x4{3, 2, 1, 0} : I32x4{3, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+        constexpr I32x4 kHigh =
+            Bpc == 8 ? I32x4{3, 2, 1, 0} : I32x4{3, 0x7fffffff, 0x7fffffff, 0x7fffffff};
         const I32x4 k0 = reinterpret_cast<I32x4>(b.counters.half[0] << 3) | kLow;
         const I32x4 k1 = reinterpret_cast<I32x4>(b.counters.half[1] << 3) | kHigh;
         const I32x4 lower = k0 < k1;
         const I32x4 m = (k0 & lower) | (k1 & ~lower);
-        const uint32_t key = static_cast<uint32_t>(std::min(std::min(m[0], m[1]), std::min(m[2], m[3])));
+        const uint32_t key =
+            static_cast<uint32_t>(std::min(std::min(m[0], m[1]), std::min(m[2], m[3])));
         b.best = 7 - (key & 7);
         if ((key >> 3) > trigger) {
             b.counters.half[0] >>= 1;

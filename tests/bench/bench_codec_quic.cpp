@@ -2,8 +2,9 @@
 //   bench_codec_quic [seconds per case] [extra .quic files...]
 // Cases: the real QUIC streams under tests/decode/codec/vectors/quic/ (QEMU guest screens and
 // strips, the SeaBIOS text console, the test peers' known pictures), each decoded by one reused
-// QuicDecoder as the replay does; extra files (e.g. cut by extract_quic.py) may be added. Times are this thread's CPU time, so a loaded machine (other
-// builds on the same cores) does not skew the ratio.
+// QuicDecoder as the replay does; extra files (e.g. cut by extract_quic.py) may be added. Times are
+// this thread's CPU time, so a loaded machine (other builds on the same cores) does not skew the
+// ratio.
 #include <time.h>
 
 #include <algorithm>
@@ -126,10 +127,11 @@ int main(int argc, char** argv) {
         }
     }
     if (text_pixels > 0) {
-        std::printf("real QEMU payloads, all together: QUIC %.1f MPixel/s, memcpy %.1f MPixel/s "
-                    "(%.1f%%; target >= 51 MPixel/s)\n",
-                    text_pixels / text_quic_time, text_pixels / text_copy_time,
-                    100.0 * text_copy_time / text_quic_time);
+        std::printf(
+            "real QEMU payloads, all together: QUIC %.1f MPixel/s, memcpy %.1f MPixel/s "
+            "(%.1f%%; target >= 51 MPixel/s)\n",
+            text_pixels / text_quic_time, text_pixels / text_copy_time,
+            100.0 * text_copy_time / text_quic_time);
     }
     return 0;
 }

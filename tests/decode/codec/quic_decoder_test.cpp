@@ -1,6 +1,8 @@
 // QUIC decoder on real streams: cut out of QEMU and test-peer sessions, and made by
 // spice-common's own encoder for the types and sizes real peers do not send
 // (vectors/quic/README.md says which is which and how they were made).
+#include "decode/codec/quic_decoder.h"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "decode/codec/image_cache.h"
-#include "decode/codec/quic_decoder.h"
 #include "tests/decode/codec/codec_test_util.h"
 
 using namespace spicetap;
@@ -270,6 +271,7 @@ TEST_CASE("QUIC: every image type, by spice-common's encoder, pixel-exact", "[qu
         QuicImageType type;
         uint32_t w, h;
     };
+
     // 1x1 (no row after the first, no context), odd widths, runs (the flat blocks), and a row
     // wider than 2048 symbols (the wait mask index steps inside a row).
     const Case cases[] = {
@@ -315,8 +317,8 @@ TEST_CASE("QUIC: an RGB image into an Argb32 view and into a padded view", "[qui
     for (uint32_t y = 0; y < 5; ++y) {
         for (uint32_t x = 0; x < 17; ++x) {
             const uint8_t* p = view.row(y) + 4 * x;
-            const uint32_t v = uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 |
-                               uint32_t{p[3]} << 24;
+            const uint32_t v =
+                uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
             REQUIRE(v == expected_pixel(QuicImageType::Rgb24, x, y));
         }
         CHECK(buf[y * 100 + 68] == 0);  // padding untouched
