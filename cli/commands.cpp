@@ -44,8 +44,12 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_info(app, commands);
     register_dump(app, commands);
     register_inputs(app, commands);
+    register_agent(app, commands);
+    register_extract(app, commands);
     register_screenshot(app, commands);
     register_replay(app, commands);
+    register_timeline(app, commands);
+    register_report(app, commands);
 }
 
 }  // namespace spicetap::cli

@@ -41,6 +41,10 @@ void register_dump(CLI::App& app, CommandList& commands);
 void register_inputs(CLI::App& app, CommandList& commands);
 void register_screenshot(CLI::App& app, CommandList& commands);
 void register_replay(CLI::App& app, CommandList& commands);
+void register_agent(CLI::App& app, CommandList& commands);
+void register_extract(CLI::App& app, CommandList& commands);
+void register_timeline(CLI::App& app, CommandList& commands);
+void register_report(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
 

@@ -34,6 +34,13 @@ struct StreamFeed {
     std::optional<DecodeError> error;  // framing error; the stream restarts at the next feed
 };
 
+// A message whose header arrived but whose payload is still incomplete.
+struct PartialMessage {
+    MessageHeader header;
+    uint64_t stream_offset = 0;
+    ByteView payload;  // the bytes so far; valid until the next feed
+};
+
 // One direction's reassembler: bytes in, framed messages out.
 class AgentStream {
 public:
@@ -48,7 +55,20 @@ public:
     // True while a message (or its header) is only partly received.
     bool mid_message() const { return !header_buf_.empty() || header_.has_value(); }
 
+    // The message being received once its header is complete (e.g. to keep what a recording
+    // that ends mid-message did carry).
+    std::optional<PartialMessage> partial() const {
+        if (!header_) {
+            return std::nullopt;
+        }
+        return PartialMessage{*header_, header_offset_, payload_};
+    }
+
     uint64_t stream_offset() const { return offset_; }
+
+    // Drops a partly received message, e.g. when a body is missing from the recording; the next
+    // feed is taken to start at a message boundary.
+    void restart() { reset_partial(); }
 
 private:
     void reset_partial();
@@ -96,6 +116,9 @@ public:
     void assume_caps(std::vector<uint32_t> client, std::vector<uint32_t> agent);
 
     const AgentCaps& caps() const { return caps_; }
+
+    // Forgets the partly received message of one direction (see AgentStream::restart).
+    void restart(wire::Direction dir) { streams_[static_cast<int>(dir)].restart(); }
 
     const AgentStream& stream(wire::Direction dir) const { return streams_[static_cast<int>(dir)]; }
 

@@ -15,7 +15,11 @@ inline std::filesystem::path env_or(const char* name, const char* fallback) {
 }
 
 #ifdef SPICETAP_FIXTURE_DIR
-inline std::filesystem::path fixture_dir() { return env_or("SPICETAP_FIXTURES", SPICETAP_FIXTURE_DIR); }
+inline std::filesystem::path fixture_dir() {
+    // SPICETAP_FIXTURE_DIR is accepted too: it is the CMake variable's name.
+    const char* alias = std::getenv("SPICETAP_FIXTURE_DIR");
+    return env_or("SPICETAP_FIXTURES", alias && *alias ? alias : SPICETAP_FIXTURE_DIR);
+}
 inline std::filesystem::path spicetap_bin() { return env_or("SPICETAP_BIN", SPICETAP_BIN_PATH); }
 inline std::filesystem::path source_dir() { return env_or("SPICETAP_SOURCE_DIR", SPICETAP_SOURCE_PATH); }
 inline std::filesystem::path build_dir() { return env_or("SPICETAP_BUILD_DIR", SPICETAP_BUILD_PATH); }

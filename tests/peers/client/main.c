@@ -18,6 +18,7 @@ static struct {
     char *preferred_compression, *video_codec, *snapshot_at;
     int port, tls_port, record_tone_hz;
     double duration;
+    gboolean want_image; /* also request image types the guest offers */
 
     SpiceSession* session;
     SpiceMainChannel* main;
@@ -32,6 +33,9 @@ static struct {
     int cursor_sets, cursor_moves, cursor_hides;
     char* clipboard_received;
     gboolean clipboard_sent;
+    guint image_type; /* the image received from the guest's clipboard, if any */
+    guint image_size;
+    char* image_sha256;
     char *file_status, *file_sha256;
     gint64 file_size;
     gboolean monitors_sent;
@@ -271,21 +275,36 @@ static gboolean on_clipboard_grab(SpiceMainChannel* main, guint selection, gpoin
                                   guint ntypes, gpointer user) {
     (void)user;
     const guint32* t = types;
+    gboolean asked = FALSE;
     for (guint i = 0; i < ntypes; i++) {
         if (t[i] == VD_AGENT_CLIPBOARD_UTF8_TEXT) {
             spice_main_channel_clipboard_selection_request(main, selection, t[i]);
-            return TRUE;
+            if (!C.want_image) {
+                return TRUE;
+            }
+            asked = TRUE;
+        } else if (C.want_image &&
+                   (t[i] == VD_AGENT_CLIPBOARD_IMAGE_BMP || t[i] == VD_AGENT_CLIPBOARD_IMAGE_PNG)) {
+            spice_main_channel_clipboard_selection_request(main, selection, t[i]);
+            asked = TRUE;
         }
     }
-    return FALSE;
+    return asked;
 }
 
 static void on_clipboard_data(SpiceMainChannel* main, guint selection, guint type, gpointer data,
                               guint size, gpointer user) {
     (void)main;
     (void)selection;
-    (void)type;
     (void)user;
+    if (type != VD_AGENT_CLIPBOARD_UTF8_TEXT && C.want_image) {
+        C.image_type = type;
+        C.image_size = size;
+        g_free(C.image_sha256);
+        C.image_sha256 = peer_sha256_hex(data, size);
+        peer_log("clipboard: received image type %u, %u bytes", type, size);
+        return;
+    }
     g_free(C.clipboard_received);
     C.clipboard_received = g_strndup(data, size);
     peer_log("clipboard: received \"%s\"", C.clipboard_received);
@@ -617,6 +636,14 @@ static void write_manifest(void) {
     g_string_append(m, ", \"received\": ");
     C.clipboard_received ? peer_json_string(m, C.clipboard_received, -1)
                          : (void)g_string_append(m, "null");
+    if (C.image_sha256) {
+        g_string_append_printf(m,
+                               ", \"image_received\": {\"type\": %u, \"size\": %u, "
+                               "\"sha256\": \"%s\"}",
+                               C.image_type, C.image_size, C.image_sha256);
+    } else {
+        g_string_append(m, ", \"image_received\": null");
+    }
     g_string_append(m, "},\n  \"file\": ");
     if (C.send_file) {
         char* base = g_path_get_basename(C.send_file);
@@ -700,6 +727,8 @@ int main(int argc, char** argv) {
         {"clipboard", 0, 0, G_OPTION_ARG_STRING, &C.clipboard_text, "clipboard text to offer",
          "TEXT"},
         {"send-file", 0, 0, G_OPTION_ARG_FILENAME, &C.send_file, "file to send to the agent", "F"},
+        {"want-image", 0, 0, G_OPTION_ARG_NONE, &C.want_image,
+         "also request the image types the guest's clipboard offers", NULL},
         {"preferred-compression", 0, 0, G_OPTION_ARG_STRING, &C.preferred_compression,
          "ask the server for an image compression (e.g. lz4)", "C"},
         {"video-codec", 0, 0, G_OPTION_ARG_STRING, &C.video_codec,

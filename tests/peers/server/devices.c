@@ -221,6 +221,8 @@ static uint32_t client_caps;
 static gboolean client_caps_seen;
 static GString* agent_json;
 static char *clipboard_from_client, *clipboard_sent;
+static GByteArray* clipboard_bmp; /* --clipboard-image: a 24-bit bottom-up BMP file */
+static char* clipboard_bmp_sha256;
 static GString* files_json;
 static GString* monitors_json;
 static int agent_msgs_in[VD_AGENT_END_MESSAGE + 1], agent_msgs_out[VD_AGENT_END_MESSAGE + 1];
@@ -382,6 +384,41 @@ static void xfer_data(const uint8_t* d, uint32_t size) {
     }
 }
 
+/* --clipboard-image: a 45x30 picture (odd width, so BMP rows carry padding) as a 24-bit
+ * bottom-up BMP, and the same picture as expected-clipboard.png for the tests. */
+static void make_clipboard_bmp(void) {
+    enum { W = 45, H = 30 };
+
+    const uint32_t row = (W * 3 + 3) & ~3u, pixels = row * H, off = 14 + 40;
+    guint32* xrgb = g_new0(guint32, W * H);
+    clipboard_bmp = g_byte_array_sized_new(off + pixels);
+    guint8 hdr[54] = {'B', 'M'};
+    const uint32_t fields[] = {off + pixels, 0, off, 40, W, H};
+    memcpy(hdr + 2, fields, sizeof(fields));
+    hdr[26] = 1;  /* planes */
+    hdr[28] = 24; /* bits per pixel; compression BI_RGB = 0 */
+    memcpy(hdr + 34, &pixels, 4);
+    g_byte_array_append(clipboard_bmp, hdr, sizeof(hdr));
+    for (int y = H - 1; y >= 0; y--) {
+        guint8 line[(W * 3 + 3) & ~3u] = {0};
+        for (int x = 0; x < W; x++) {
+            const guint8 r = (guint8)(x * 5), g = (guint8)(y * 8), b = (guint8)((x ^ y) * 9);
+            line[x * 3] = b;
+            line[x * 3 + 1] = g;
+            line[x * 3 + 2] = r;
+            xrgb[y * W + x] = 0xff000000u | (guint32)r << 16 | (guint32)g << 8 | b;
+        }
+        g_byte_array_append(clipboard_bmp, line, row);
+    }
+    clipboard_bmp_sha256 = peer_sha256_hex(clipboard_bmp->data, clipboard_bmp->len);
+    char* path = g_build_filename(S.out_dir, "expected-clipboard.png", NULL);
+    if (!peer_write_png_xrgb(path, (const uint8_t*)xrgb, W, H, W * 4)) {
+        peer_log("cannot write %s", path);
+    }
+    g_free(path);
+    g_free(xrgb);
+}
+
 static void agent_handle(uint32_t type, const uint8_t* d, uint32_t size) {
     if (type <= VD_AGENT_END_MESSAGE) {
         agent_msgs_in[type]++;
@@ -435,14 +472,24 @@ static void agent_handle(uint32_t type, const uint8_t* d, uint32_t size) {
                 clipboard_from_client = g_strndup((const char*)d + pre + 4, size - pre - 4);
                 agent_log("clipboard from client: %s", clipboard_from_client);
                 /* now take the clipboard back with our own text, as a guest copy would */
-                uint32_t types[1] = {VD_AGENT_CLIPBOARD_UTF8_TEXT};
-                agent_send_clipboard(VD_AGENT_CLIPBOARD_GRAB, types, sizeof(types));
+                uint32_t types[2] = {VD_AGENT_CLIPBOARD_UTF8_TEXT, VD_AGENT_CLIPBOARD_IMAGE_BMP};
+                agent_send_clipboard(VD_AGENT_CLIPBOARD_GRAB, types,
+                                     clipboard_bmp ? sizeof(types) : sizeof(types[0]));
             }
             break;
         case VD_AGENT_CLIPBOARD_REQUEST:
             if (size >= pre + 4) {
                 uint32_t t;
                 memcpy(&t, d + pre, 4);
+                if (t == VD_AGENT_CLIPBOARD_IMAGE_BMP && clipboard_bmp) {
+                    GByteArray* img = g_byte_array_new();
+                    g_byte_array_append(img, (const guint8*)&t, 4);
+                    g_byte_array_append(img, clipboard_bmp->data, clipboard_bmp->len);
+                    agent_send_clipboard(VD_AGENT_CLIPBOARD, img->data, img->len);
+                    g_byte_array_free(img, TRUE);
+                    agent_log("clipboard image sent to client: %u bytes", clipboard_bmp->len);
+                    break;
+                }
                 GByteArray* b = g_byte_array_new();
                 g_byte_array_append(b, (const guint8*)&t, 4);
                 g_byte_array_append(b, (const guint8*)clipboard_sent,
@@ -628,6 +675,9 @@ void devices_init(void) {
     monitors_json = g_string_new(NULL);
     xfers = g_hash_table_new(NULL, NULL);
     clipboard_sent = g_strdup("clipboard text from the spicetap guest \xc3\xa9\xe2\x82\xac");
+    if (S.clipboard_image) {
+        make_clipboard_bmp();
+    }
     if (!S.no_agent) {
         agent_sin.base.sif = &agent_sif.base;
         agent_sin.subtype = "vdagent";
@@ -711,6 +761,15 @@ void devices_write_manifest(GString* m) {
     }
     g_string_append(m, ",\n    \"clipboard_to_client\": ");
     peer_json_string(m, clipboard_sent, -1);
+    if (clipboard_bmp) {
+        g_string_append_printf(
+            m,
+            ",\n    \"clipboard_image\": {\"type\": \"image_bmp\", \"size\": %u, "
+            "\"sha256\": \"%s\", \"png\": \"expected-clipboard.png\"}",
+            clipboard_bmp->len, clipboard_bmp_sha256);
+    } else {
+        g_string_append(m, ",\n    \"clipboard_image\": null");
+    }
     g_string_append_printf(m, ",\n    \"files\": [%s],\n    \"monitors_config\": [%s],\n",
                            files_json->str, monitors_json->str);
     g_string_append_printf(m, "    \"log\": [\n      %s\n    ]\n  },\n", agent_json->str);

@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
         {"pcm", 0, 0, G_OPTION_ARG_NONE, &S.pcm, "disable playback compression (raw PCM)", NULL},
         {"no-audio", 0, 0, G_OPTION_ARG_NONE, &S.no_audio, "no playback/record devices", NULL},
         {"no-agent", 0, 0, G_OPTION_ARG_NONE, &S.no_agent, "no VD agent", NULL},
+        {"clipboard-image", 0, 0, G_OPTION_ARG_NONE, &S.clipboard_image,
+         "the guest's clipboard also offers a BMP image (expected-clipboard.png)", NULL},
         {"no-inputs", 0, 0, G_OPTION_ARG_NONE, &S.no_inputs, "no keyboard/mouse/tablet", NULL},
         {"no-tablet", 0, 0, G_OPTION_ARG_NONE, &S.no_tablet,
          "no tablet: server mouse mode, so cursor moves are forwarded", NULL},

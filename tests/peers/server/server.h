@@ -40,6 +40,7 @@ typedef struct {
     char *scenario, *out_dir, *file_dir, *port_name;
     int displays, duration_s, tone_hz, stream_frames;
     gboolean pcm, no_audio, no_agent, no_inputs, no_tablet, exit_on_disconnect;
+    gboolean clipboard_image; /* the guest's clipboard also offers a BMP image */
 
     SpiceCoreInterface* core;
     SpiceServer* server;
