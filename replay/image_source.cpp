@@ -215,9 +215,30 @@ Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
             ok = codec::decode_lz4(data, out->view());
             break;
         }
-        case display::ImageType::Quic:
-            return fail("unsupported_image",
-                        make_error(Errc::Unsupported, 0, "QUIC decoder not available"));
+        case display::ImageType::Quic: {
+            auto info = quic_.probe(data);
+            if (!info) {
+                return fail("undecodable_image", info.error());
+            }
+            if (info->format == codec::PixelFormat::A8) {
+                // spice-gtk's canvas refuses GRAY streams; spice-server never sends them.
+                return fail("unsupported_image",
+                            make_error(Errc::Unsupported, 8,
+                                       "QUIC GRAY image (the reference client does not draw "
+                                       "them either)"));
+            }
+            if (info->width != img.descriptor.width || info->height != img.descriptor.height) {
+                return fail("undecodable_image",
+                            make_error(Errc::BadValue, 12,
+                                       fmt::format("QUIC: stream is {}x{}, the image descriptor "
+                                                   "says {}x{}",
+                                                   info->width, info->height,
+                                                   img.descriptor.width, img.descriptor.height)));
+            }
+            out = allocate(*info);
+            ok = quic_.decode(data, out->view());
+            break;
+        }
         case display::ImageType::Surface:
         case display::ImageType::Reserved:
         default:

@@ -16,6 +16,7 @@
 #include "decode/codec/image_cache.h"
 #include "decode/codec/lz_decoder.h"
 #include "decode/codec/palette_cache.h"
+#include "decode/codec/quic_decoder.h"
 #include "decode/codec/zlib_glz_decoder.h"
 #include "decode/wire/result.h"
 #include "replay/canvas/surface.h"
@@ -75,6 +76,7 @@ private:
     codec::GlzDecoder glz_;
     codec::ZlibGlzDecoder zlib_glz_;
     codec::LzDecoder lz_;
+    codec::QuicDecoder quic_;
     std::vector<uint8_t> scratch_;
     std::map<std::string, CodecStats> stats_;
     // Images the server asked us to cache that could not be decoded, and why: a later
