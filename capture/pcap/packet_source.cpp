@@ -125,6 +125,28 @@ public:
         return false;
     }
 
+    Result<PollResult> poll(RawPacket& out) override {
+        if (stop_.load(std::memory_order_relaxed)) {
+            return PollResult::End;
+        }
+        pcap_pkthdr* header = nullptr;
+        const u_char* data = nullptr;
+        const int rc = pcap_next_ex(pcap_, &header, &data);
+        if (rc == 1) {
+            ++packets_;
+            out.number = packets_;
+            out.ts_us = to_us(header->ts);
+            out.orig_len = header->len;
+            out.linktype = linktype_;
+            out.data = ByteView(data, header->caplen);
+            return PollResult::Packet;
+        }
+        if (rc == 0 || rc == PCAP_ERROR_BREAK) {
+            return stop_.load(std::memory_order_relaxed) ? PollResult::End : PollResult::Idle;
+        }
+        return make_error(Errc::Io, 0, fmt::format("live capture failed: {}", pcap_geterr(pcap_)));
+    }
+
     // Only an atomic store and pcap_breakloop (a flag plus an eventfd write in libpcap 1.10):
     // both are async-signal-safe.
     void interrupt() override {
@@ -168,6 +190,14 @@ DecodeError activate_error(pcap_t* pcap, int rc, const std::string& interface) {
 }
 
 }  // namespace
+
+Result<PollResult> PacketSource::poll(RawPacket& out) {
+    auto more = next(out);
+    if (!more) {
+        return more.error();
+    }
+    return *more ? PollResult::Packet : PollResult::End;
+}
 
 Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::filesystem::path& path) {
     const std::string name = path.string();
