@@ -1,8 +1,8 @@
 // spicetap capture -i IFACE [--filter BPF] -o DIR [--snaplen N] [--buffer MiB]
 //                  [--rotate-after SIZE|TIME] [--idle-timeout S] [--user NAME] [--json]
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "capture/live/live_capture.h"
@@ -58,9 +58,8 @@ int run_capture(const CaptureArgs& a) {
     options.stats_interval_us = static_cast<int64_t>(a.stats_every_s * 1e6);
     // Progress goes to stderr as it happens (also with --json, whose result is on stdout).
     options.on_listening = [&a] {
-        fmt::print(stderr, "capture: listening on {}{}, writing session logs to {}\n",
-                   a.interface, a.filter.empty() ? "" : fmt::format(" (filter: {})", a.filter),
-                   a.output);
+        fmt::print(stderr, "capture: listening on {}{}, writing session logs to {}\n", a.interface,
+                   a.filter.empty() ? "" : fmt::format(" (filter: {})", a.filter), a.output);
     };
     options.on_log_opened = [](const std::filesystem::path& path, const log::SessionInfo& s) {
         fmt::print(stderr, "capture: recording {} (session {:#010x}, server {}, client {}{})\n",
@@ -105,8 +104,7 @@ int run_capture(const CaptureArgs& a) {
         w.field("stop_signal", static_cast<int64_t>(r.stop_signal)).end_object();
         fmt::print("{}\n", out);
     }
-    fmt::print(stderr,
-               "capture: stopped{}; {} log(s), {} SPICE connection(s), {} messages; {}\n",
+    fmt::print(stderr, "capture: stopped{}; {} log(s), {} SPICE connection(s), {} messages; {}\n",
                r.stop_signal ? fmt::format(" by signal {}", r.stop_signal) : "", r.logs.size(),
                r.spice.spice_connections, r.spice.messages, drops_line(r.source));
     return kExitOk;

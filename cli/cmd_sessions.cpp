@@ -1,7 +1,7 @@
 // spicetap sessions DIR [--json]
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "cli/commands.h"
@@ -37,8 +37,7 @@ void register_sessions(CLI::App& app, CommandList& commands) {
     auto args = std::make_shared<SessionsArgs>();
     CLI::App* sub = app.add_subcommand(
         "sessions", "List the session logs in a directory: finished, being recorded, cut short");
-    sub->add_option("directory", args->directory, "directory holding .spicelog files")
-        ->required();
+    sub->add_option("directory", args->directory, "directory holding .spicelog files")->required();
     sub->add_flag("--json", args->json, "a JSON array, one object per log");
     commands.add(sub, [args] { return run_sessions(*args); });
 }

@@ -451,11 +451,12 @@ void SpiceSessionBuilder::on_close(ConnectionId id, int64_t ts_us, CloseReason r
     }
     Session* ended = nullptr;
     if (c.kind == Connection::Kind::Spice && c.session && c.session->open_connections > 0 &&
-        --c.session->open_connections == 0 && opt_.live) {
+        --c.session->open_connections == 0) {
         ended = c.session;
     }
     connections_.erase(it);
-    // Live: the session's last connection is gone, so is the session; its log is finished.
+    // The session's last connection is gone, so is the session: its log is finished (a later
+    // session that reuses the id, e.g. a restarted server's, gets a log of its own).
     if (ended && !fatal_) {
         finish_session(*ended, false);
     }

@@ -42,8 +42,8 @@ struct SessionSinkOptions {
     // live recordings need every second committed.
     bool crash_safe = true;
     // Live capture: each log gets its final name when it is created (so it can be opened while
-    // it is recorded), is stamped with the writer's identity, and is closed as soon as the last
-    // connection of its session closes.
+    // it is recorded) and is stamped with the writer's identity. (In both modes a log is
+    // finished as soon as the last connection of its session closes.)
     bool live = false;
     // Live: a log is closed and its session continued in a new part once the part holds this
     // many raw bytes, or spans this long (0 = never).

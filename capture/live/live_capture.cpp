@@ -34,8 +34,9 @@ Result<void> prepare_directory(const fs::path& dir, const std::string& user) {
     const bool existed = fs::exists(dir, ec);
     fs::create_directories(dir, ec);
     if (ec || !fs::is_directory(dir, ec)) {
-        return make_error(Errc::Io, 0, fmt::format("cannot create output directory {}: {}",
-                                                   dir.string(), ec.message()));
+        return make_error(
+            Errc::Io, 0,
+            fmt::format("cannot create output directory {}: {}", dir.string(), ec.message()));
     }
     if (!existed && !user.empty()) {
         auto ids = user_ids(user);
@@ -119,21 +120,21 @@ Result<LiveCaptureResult> run_live_capture(const LiveCaptureOptions& options) {
         }
     }
     if (::access(options.directory.c_str(), W_OK | X_OK) != 0) {
-        return make_error(Errc::Io, 0,
-                          fmt::format("cannot write to {}{}", options.directory.string(),
-                                      options.user.empty()
-                                          ? std::string()
-                                          : fmt::format(" as user '{}'", options.user)));
+        return make_error(
+            Errc::Io, 0,
+            fmt::format(
+                "cannot write to {}{}", options.directory.string(),
+                options.user.empty() ? std::string() : fmt::format(" as user '{}'", options.user)));
     }
 
     SessionSinkOptions sink;
     sink.directory = options.directory;
     sink.tool_version = options.tool_version;
     sink.source_kind = "live";
-    sink.source = options.source.filter.empty()
-                      ? fmt::format("iface={}", options.source.interface)
-                      : fmt::format("iface={} filter={}", options.source.interface,
-                                    options.source.filter);
+    sink.source =
+        options.source.filter.empty()
+            ? fmt::format("iface={}", options.source.interface)
+            : fmt::format("iface={} filter={}", options.source.interface, options.source.filter);
     sink.crash_safe = true;
     sink.live = true;
     sink.rotate_bytes = options.rotate_bytes;
@@ -160,8 +161,8 @@ Result<LiveCaptureResult> run_live_capture(const LiveCaptureOptions& options) {
     // second, with or without packets, so a log always holds what came up to the last second.
     constexpr auto kTickEvery = std::chrono::milliseconds(500);
     auto next_tick = std::chrono::steady_clock::now() + kTickEvery;
-    auto next_stats = std::chrono::steady_clock::now() +
-                      std::chrono::microseconds(options.stats_interval_us);
+    auto next_stats =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(options.stats_interval_us);
     int64_t last_ts = 0;
     RawPacket packet;
     for (;;) {

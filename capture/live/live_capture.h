@@ -44,7 +44,7 @@ struct LiveCaptureResult {
     SourceStats source;                 // packets, libpcap drops
     ReassemblyStats tcp;
     BuilderStats spice;
-    int stop_signal = 0;                // the signal that stopped the capture, 0 if none
+    int stop_signal = 0;  // the signal that stopped the capture, 0 if none
 };
 
 // Runs until a stop signal (or a capture error). Errors: the interface cannot be opened or the
@@ -58,6 +58,7 @@ struct RotateLimit {
     uint64_t bytes = 0;
     int64_t us = 0;
 };
+
 Result<RotateLimit> parse_rotate_after(const std::string& text);
 
 }  // namespace spicetap::capture

@@ -64,7 +64,7 @@ WriterStatus writer_status(const std::string& identity) {
     const std::string pid = identity.substr(a + 1, b - a - 1);
     const std::string start = start_time_of(pid);
     return !start.empty() && start == identity.substr(b + 1) ? WriterStatus::Running
-                                                              : WriterStatus::Gone;
+                                                             : WriterStatus::Gone;
 }
 
 }  // namespace spicetap::log

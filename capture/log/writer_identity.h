@@ -13,9 +13,9 @@ namespace spicetap::log {
 std::string current_writer_identity();
 
 enum class WriterStatus {
-    Running,   // the process that wrote the identity still runs
-    Gone,      // it has exited (or the machine rebooted since)
-    Unknown,   // no identity, or /proc cannot tell
+    Running,  // the process that wrote the identity still runs
+    Gone,     // it has exited (or the machine rebooted since)
+    Unknown,  // no identity, or /proc cannot tell
 };
 
 WriterStatus writer_status(const std::string& identity);

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -116,8 +118,12 @@ public:
                 out.data = ByteView(data, header->caplen);
                 return true;
             }
-            if (rc == 0 || rc == PCAP_ERROR_BREAK) {
-                continue;  // read timeout or breakloop: the loop condition decides
+            if (rc == 0) {
+                wait_readable();
+                continue;
+            }
+            if (rc == PCAP_ERROR_BREAK) {
+                continue;  // breakloop: the loop condition decides
             }
             return make_error(Errc::Io, 0,
                               fmt::format("live capture failed: {}", pcap_geterr(pcap_)));
@@ -140,6 +146,9 @@ public:
             out.linktype = linktype_;
             out.data = ByteView(data, header->caplen);
             return PollResult::Packet;
+        }
+        if (rc == 0) {
+            wait_readable();
         }
         if (rc == 0 || rc == PCAP_ERROR_BREAK) {
             return stop_.load(std::memory_order_relaxed) ? PollResult::End : PollResult::Idle;
@@ -168,6 +177,18 @@ public:
     int linktype() const override { return linktype_; }
 
 private:
+    // The handle is non-blocking (in immediate mode libpcap would otherwise wait for a packet
+    // however long that takes): wait here for one, at most 200 ms, so callers get to run timed
+    // work and see interrupt() soon.
+    void wait_readable() {
+        pollfd pfd{pcap_get_selectable_fd(pcap_), POLLIN, 0};
+        if (pfd.fd >= 0) {
+            ::poll(&pfd, 1, 200);
+        } else {
+            ::usleep(10'000);
+        }
+    }
+
     pcap_t* pcap_;
     int linktype_ = pcap_datalink(pcap_);
     uint64_t packets_ = 0;
@@ -265,11 +286,15 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_live(const LiveOptions&
     pcap_set_snaplen(pcap, options.snaplen);
     pcap_set_immediate_mode(pcap, 1);
     pcap_set_buffer_size(pcap, options.buffer_mib * 1024 * 1024);
-    // A read timeout as a safety net: interrupt() also works if a wakeup were ever missed.
+    // A read timeout as a safety net; reads are non-blocking anyway (see wait_readable()).
     pcap_set_timeout(pcap, 200);
     int rc = pcap_activate(pcap);
     if (rc < 0) {
         return fail(activate_error(pcap, rc, iface));
+    }
+    if (pcap_setnonblock(pcap, 1, errbuf) != 0) {
+        return fail(make_error(Errc::Io, 0, fmt::format("cannot open interface {}: {}", iface,
+                                                        errbuf)));
     }
     if (!options.filter.empty()) {
         bpf_program program{};

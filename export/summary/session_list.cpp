@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <system_error>
+#include <tuple>
 
 #include "capture/log/writer_identity.h"
 #include "decode/wire/json_writer.h"
@@ -34,9 +35,8 @@ RecordingState recording_state(const log::SessionInfo& info) {
     }
     // A log without a writer identity (import, or an older spicetap) that is incomplete was
     // left behind by a writer that stopped.
-    return log::writer_status(info.writer) == log::WriterStatus::Running
-               ? RecordingState::Recording
-               : RecordingState::CutShort;
+    return log::writer_status(info.writer) == log::WriterStatus::Running ? RecordingState::Recording
+                                                                         : RecordingState::CutShort;
 }
 
 std::string recorder_name(const std::string& source_kind) {
@@ -121,8 +121,7 @@ Result<std::vector<ListedSession>> list_sessions(const fs::path& dir) {
     for (const auto& entry : it) {
         const fs::path& p = entry.path();
         const std::string name = p.filename().string();
-        if (p.extension() != ".spicelog" || name.starts_with(".") ||
-            !entry.is_regular_file(ec)) {
+        if (p.extension() != ".spicelog" || name.starts_with(".") || !entry.is_regular_file(ec)) {
             continue;
         }
         ListedSession ls;
@@ -139,24 +138,23 @@ Result<std::vector<ListedSession>> list_sessions(const fs::path& dir) {
         out.push_back(std::move(ls));
     }
     std::sort(out.begin(), out.end(), [](const ListedSession& a, const ListedSession& b) {
-        if (a.session.start_us != b.session.start_us) {
-            return a.session.start_us < b.session.start_us;
-        }
-        return a.file < b.file;
+        // Parts of a rotated session may start at the same time (a part repeats the first bytes
+        // of a message cut by the rotation): their numbers order them.
+        return std::tie(a.session.start_us, a.session.part, a.file) <
+               std::tie(b.session.start_us, b.session.part, b.file);
     });
     return out;
 }
 
 std::string format_session_list_text(const std::vector<ListedSession>& sessions) {
-    std::string out = fmt::format("{:<36} {:<26} {:>10} {:>10}  {:<21} {:<21} {:<10} {:<9} {}\n",
-                                  "file", "start", "duration", "size", "client", "server",
-                                  "state", "recorder", "channels");
+    std::string out =
+        fmt::format("{:<36} {:<26} {:>10} {:>10}  {:<21} {:<21} {:<10} {:<9} {}\n", "file", "start",
+                    "duration", "size", "client", "server", "state", "recorder", "channels");
     for (const auto& s : sessions) {
         const std::string file = s.file.filename().string();
         if (s.state == RecordingState::Unreadable) {
-            out += fmt::format("{:<36} {:<26} {:>10} {:>10}  {:<21} {:<21} {:<10} {:<9} {}\n",
-                               file, "-", "-", human_size(s.size), "-", "-", "unreadable", "-",
-                               s.error);
+            out += fmt::format("{:<36} {:<26} {:>10} {:>10}  {:<21} {:<21} {:<10} {:<9} {}\n", file,
+                               "-", "-", human_size(s.size), "-", "-", "unreadable", "-", s.error);
             continue;
         }
         const auto& si = s.session;
@@ -164,13 +162,12 @@ std::string format_session_list_text(const std::vector<ListedSession>& sessions)
         start = start.substr(0, 19) + " UTC";  // seconds are enough in a listing
         std::string channels = joined(s.channels);
         if (si.part > 1 || !si.next_part.empty()) {
-            channels += fmt::format("  (part {}{})", si.part,
-                                    si.next_part.empty() ? "" : ", continued");
+            channels +=
+                fmt::format("  (part {}{})", si.part, si.next_part.empty() ? "" : ", continued");
         }
-        out += fmt::format("{:<36} {:<26} {:>8.1f} s {:>10}  {:<21} {:<21} {:<10} {:<9} {}\n",
-                           file, start, duration_s(si), human_size(s.size), si.client, si.server,
-                           recording_state_name(s.state), recorder_name(si.source_kind),
-                           channels);
+        out += fmt::format("{:<36} {:<26} {:>8.1f} s {:>10}  {:<21} {:<21} {:<10} {:<9} {}\n", file,
+                           start, duration_s(si), human_size(s.size), si.client, si.server,
+                           recording_state_name(s.state), recorder_name(si.source_kind), channels);
     }
     return out;
 }

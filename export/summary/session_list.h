@@ -29,11 +29,11 @@ std::string recorder_name(const std::string& source_kind);
 
 struct ListedSession {
     std::filesystem::path file;
-    uint64_t size = 0;               // bytes on disk, the -wal file included
+    uint64_t size = 0;  // bytes on disk, the -wal file included
     RecordingState state = RecordingState::Unreadable;
     log::SessionInfo session;
     std::vector<std::string> channels;  // "main", "display", "display#1", ... by connection
-    std::string error;               // why an Unreadable log could not be read
+    std::string error;                  // why an Unreadable log could not be read
 };
 
 // The *.spicelog files of `dir` (not hidden ones: import's temporary files), by start time.
