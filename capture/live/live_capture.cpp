@@ -145,6 +145,8 @@ Result<LiveCaptureResult> run_live_capture(const LiveCaptureOptions& options) {
     ReassemblyOptions tcp_options;
     tcp_options.idle_timeout_us = options.idle_timeout_us;
     TcpReassembler reassembler(builder, tcp_options);
+    // Every log records how libpcap's counters moved while it was open, from the first one on.
+    builder.set_capture_counters(counters_of(source->stats()));
 
     std::optional<StopSignals> signals;
     if (options.stop_on_signals) {

@@ -323,7 +323,7 @@ TEST_CASE(
     REQUIRE(client1.wait(30) == 0);
     CHECK(eventually([&] { return open_log(log1)->session().complete; }, 10));
     CHECK(cap.running());
-    CHECK(cap.err().find("capture: finished " + log1.string()) != std::string::npos);
+    CHECK(cap.wait_for("capture: finished " + log1.string(), 5));
 
     // Session 2: the capture is stopped by SIGTERM in the middle of it.
     Background client2(client_command(port, dir / "client2", 5.0), dir / "client2.out",
