@@ -449,16 +449,37 @@ void SpiceSessionBuilder::on_close(ConnectionId id, int64_t ts_us, CloseReason r
             s.info.end_us = std::max(s.info.end_us, c.info.end_us);
         }
     }
-    Session* ended = nullptr;
-    if (c.kind == Connection::Kind::Spice && c.session && c.session->open_connections > 0 &&
-        --c.session->open_connections == 0) {
-        ended = c.session;
+    if (c.kind == Connection::Kind::Spice && c.session && c.session->open_connections > 0) {
+        --c.session->open_connections;
     }
     connections_.erase(it);
-    // The session's last connection is gone, so is the session: its log is finished (a later
-    // session that reuses the id, e.g. a restarted server's, gets a log of its own).
-    if (ended && !fatal_) {
-        finish_session(*ended, false);
+    finish_ended_sessions();
+}
+
+// A session whose connections have all closed is over: its log is finished (a later session
+// that reuses the id, e.g. a restarted server's, gets a log of its own). Unless a SPICE
+// connection to the same server is still open without a session (a main channel whose
+// MAIN_INIT was not seen): it may still join this one when it closes.
+void SpiceSessionBuilder::finish_ended_sessions() {
+    if (fatal_) {
+        return;
+    }
+    for (auto& owned : sessions_) {
+        Session& s = *owned;
+        if (!s.writer || s.open_connections > 0) {
+            continue;
+        }
+        bool may_join = false;
+        for (const auto& [id, other] : connections_) {
+            if (other->kind == Connection::Kind::Spice && !other->session &&
+                other->info.server_addr == s.server_addr) {
+                may_join = true;
+                break;
+            }
+        }
+        if (!may_join) {
+            finish_session(s, false);
+        }
     }
 }
 

@@ -102,6 +102,7 @@ private:
     Session& session_for(const std::string& server_addr, uint32_t session_id);
     std::filesystem::path unused_log_name(const std::string& base) const;
     void finish_session(Session& s, bool continued);
+    void finish_ended_sessions();
     void rotate(Session& s, int64_t now_us);
     void fail(DecodeError e);
 
