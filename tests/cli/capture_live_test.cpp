@@ -519,7 +519,9 @@ TEST_CASE(
         CHECK(si.complete);
         CHECK(si.part == static_cast<int>(parts.size()));
         CHECK(si.previous_part == previous);
+
         struct stat st {};
+
         REQUIRE(::stat(next.c_str(), &st) == 0);
         CHECK(st.st_uid == nobody->pw_uid);
         previous = next.filename().string();
