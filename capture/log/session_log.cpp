@@ -414,6 +414,9 @@ Result<void> SessionLogWriter::close() {
         if (!r) {
             return r;
         }
+        // A finished log leaves WAL mode: readers (read-only) would otherwise re-create the
+        // -wal and -shm files next to it. Best effort: a reader still attached keeps it in WAL.
+        sqlite3_exec(m.db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
     }
     m.ins_chunk = {};
     m.ins_gap = {};
