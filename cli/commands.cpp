@@ -41,6 +41,8 @@ int CommandList::run_selected() const {
 
 void register_all(CLI::App& app, CommandList& commands) {
     register_import(app, commands);
+    register_capture(app, commands);
+    register_sessions(app, commands);
     register_info(app, commands);
     register_dump(app, commands);
     register_inputs(app, commands);

@@ -36,6 +36,8 @@ void register_all(CLI::App& app, CommandList& commands);
 
 // One per subcommand file.
 void register_import(CLI::App& app, CommandList& commands);
+void register_capture(CLI::App& app, CommandList& commands);
+void register_sessions(CLI::App& app, CommandList& commands);
 void register_info(CLI::App& app, CommandList& commands);
 void register_dump(CLI::App& app, CommandList& commands);
 void register_inputs(CLI::App& app, CommandList& commands);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <variant>
 
+#include "capture/log/writer_identity.h"
 #include "decode/wire/framer.h"
 
 namespace spicetap::capture {
@@ -51,13 +52,18 @@ using PendingEvent = std::variant<PendingData, log::GapRecord, log::MessageRecor
 
 struct SpiceSessionBuilder::Session {
     std::unique_ptr<log::SessionLogWriter> writer;
-    std::filesystem::path temp_path;
+    std::filesystem::path temp_path;  // where the writer writes (the final name when live)
+    std::string base_name;            // live: "<start>-<session id>", shared by every part
     log::SessionInfo info;
     size_t connections = 0;
     uint64_t messages = 0;
     uint64_t framing_errors = 0;
     uint64_t gap_bytes = 0;
     std::string server_addr;
+    size_t open_connections = 0;      // assigned and not closed yet
+    uint64_t part_bytes = 0;          // raw bytes in the current part
+    int64_t part_start_us = 0;
+    std::optional<log::CaptureCounters> counters_at_open;
 };
 
 struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
@@ -84,6 +90,10 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
     };
     std::deque<ChunkTime> times[2];
     int64_t now_us = 0;
+    // Per direction: the stream offset after the last byte seen, and after the last whole
+    // message (where a rotated part starts copying, so no message is split between parts).
+    uint64_t stream_end[2] = {0, 0};
+    uint64_t message_end[2] = {0, 0};
 
     Direction dir_of(Side s) const {
         return s == client_side ? Direction::ClientToServer : Direction::ServerToClient;
@@ -140,6 +150,7 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
         rec.header_size = m.header_size;
         rec.ts_us = time_of(m.dir, m.offset, m.offset + m.header_size + m.size - 1);
         ++owner->stats_.messages;
+        message_end[static_cast<size_t>(m.dir)] = m.offset + m.header_size + m.size;
         if (!session && m.dir == Direction::ServerToClient &&
             info.channel_type == SPICE_CHANNEL_MAIN && m.type == SPICE_MSG_MAIN_INIT &&
             m.body.size() >= 4) {
@@ -217,6 +228,7 @@ void SpiceSessionBuilder::Connection::emit_data(Direction d, int64_t ts_us, uint
         return;
     }
     session->info.end_us = std::max(session->info.end_us, ts_us);
+    session->part_bytes += bytes.size();
     auto r = session->writer->append_data(info.id, d, ts_us, offset, bytes);
     if (!r) {
         owner->fail(r.error());
@@ -362,6 +374,7 @@ void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
     }
     c.times[static_cast<size_t>(dir)].push_back(
         {stream_offset, stream_offset + data.size(), ts_us});
+    c.stream_end[static_cast<size_t>(dir)] = stream_offset + data.size();
     c.emit_data(dir, ts_us, stream_offset, data);
     c.framer->feed(dir, stream_offset, data);
 }
@@ -388,6 +401,7 @@ void SpiceSessionBuilder::on_gap(ConnectionId id, Side side, int64_t ts_us,
         return;
     }
     const Direction dir = c.dir_of(side);
+    c.stream_end[static_cast<size_t>(dir)] = stream_offset + length;
     c.emit(log::GapRecord{0, dir, ts_us, stream_offset, length});
     c.framer->gap(dir, stream_offset, length);
 }
@@ -435,7 +449,38 @@ void SpiceSessionBuilder::on_close(ConnectionId id, int64_t ts_us, CloseReason r
             s.info.end_us = std::max(s.info.end_us, c.info.end_us);
         }
     }
+    if (c.kind == Connection::Kind::Spice && c.session && c.session->open_connections > 0) {
+        --c.session->open_connections;
+    }
     connections_.erase(it);
+    finish_ended_sessions();
+}
+
+// A session whose connections have all closed is over: its log is finished (a later session
+// that reuses the id, e.g. a restarted server's, gets a log of its own). Unless a SPICE
+// connection to the same server is still open without a session (a main channel whose
+// MAIN_INIT was not seen): it may still join this one when it closes.
+void SpiceSessionBuilder::finish_ended_sessions() {
+    if (fatal_) {
+        return;
+    }
+    for (auto& owned : sessions_) {
+        Session& s = *owned;
+        if (!s.writer || s.open_connections > 0) {
+            continue;
+        }
+        bool may_join = false;
+        for (const auto& [id, other] : connections_) {
+            if (other->kind == Connection::Kind::Spice && !other->session &&
+                other->info.server_addr == s.server_addr) {
+                may_join = true;
+                break;
+            }
+        }
+        if (!may_join) {
+            finish_session(s, false);
+        }
+    }
 }
 
 SpiceSessionBuilder::Session& SpiceSessionBuilder::session_for(const std::string& server_addr,
@@ -455,10 +500,12 @@ SpiceSessionBuilder::Session& SpiceSessionBuilder::session_for(const std::string
     s->info.tool_version = opt_.tool_version;
     s->info.source_kind = opt_.source_kind;
     s->info.source = opt_.source;
-    s->temp_path = opt_.directory / fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(),
-                                                ++temp_counter_);
-    std::error_code ec;
-    std::filesystem::remove(s->temp_path, ec);
+    if (!opt_.live) {
+        s->temp_path = opt_.directory / fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(),
+                                                    ++temp_counter_);
+        std::error_code ec;
+        std::filesystem::remove(s->temp_path, ec);
+    }
     sessions_.push_back(std::move(s));
     return *sessions_.back();
 }
@@ -474,6 +521,14 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
         s.info.end_us = c.info.end_us;
         s.info.server = Endpoint{c.info.server_addr, c.info.server_port}.to_string();
         s.info.client = Endpoint{c.info.client_addr, c.info.client_port}.to_string();
+        if (opt_.live) {
+            s.info.writer = log::current_writer_identity();
+            s.base_name = fmt::format("{}-{:08x}", utc_stamp(s.info.start_us, true),
+                                      s.info.session_id);
+            s.temp_path = unused_log_name(s.base_name);
+            s.part_start_us = s.info.start_us;
+            s.counters_at_open = counters_;
+        }
         log::SessionLogWriter::Options wopt;
         wopt.crash_safe = opt_.crash_safe;
         auto w = log::SessionLogWriter::create(s.temp_path, s.info, wopt);
@@ -482,6 +537,9 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
             return;
         }
         s.writer = std::move(*w);
+        if (opt_.on_log_opened) {
+            opt_.on_log_opened(s.temp_path, s.info);
+        }
     }
     s.info.start_us = std::min(s.info.start_us, c.info.start_us);
     auto id = s.writer->add_connection(c.info);
@@ -491,11 +549,248 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
     }
     c.info.id = *id;
     ++s.connections;
+    ++s.open_connections;
     c.session = &s;
     std::vector<PendingEvent> held = std::move(c.pending);
     c.pending.clear();
     for (auto& ev : held) {
         c.emit(std::move(ev));
+    }
+}
+
+std::filesystem::path SpiceSessionBuilder::unused_log_name(const std::string& base) const {
+    std::filesystem::path target = opt_.directory / (base + ".spicelog");
+    for (int n = 2; std::filesystem::exists(target); ++n) {
+        target = opt_.directory / fmt::format("{}-{}.spicelog", base, n);
+    }
+    return target;
+}
+
+void SpiceSessionBuilder::finish_session(Session& s, bool continued) {
+    if (!s.writer) {
+        return;
+    }
+    if (!fatal_) {
+        if (s.counters_at_open && counters_) {
+            s.info.capture = log::CaptureCounters{
+                counters_->packets - s.counters_at_open->packets,
+                counters_->dropped - s.counters_at_open->dropped,
+                counters_->if_dropped - s.counters_at_open->if_dropped};
+        }
+        auto r = s.writer->update_session(s.info);
+        if (r) {
+            r = s.writer->close();
+        }
+        if (!r) {
+            fail(r.error());
+        }
+    }
+    s.writer.reset();
+    if (fatal_) {
+        return;
+    }
+    std::filesystem::path target = s.temp_path;
+    if (!opt_.live) {
+        target = unused_log_name(fmt::format("{}-{:08x}", utc_stamp(s.info.start_us, true),
+                                             s.info.session_id));
+        std::error_code ec;
+        std::filesystem::rename(s.temp_path, target, ec);
+        if (ec) {
+            fail(make_error(Errc::Io, 0,
+                            fmt::format("cannot rename {} to {}: {}", s.temp_path.string(),
+                                        target.string(), ec.message())));
+            return;
+        }
+    }
+    FinishedSession f;
+    f.path = target;
+    f.session_id = s.info.session_id;
+    f.server = s.info.server;
+    f.start_us = s.info.start_us;
+    f.end_us = s.info.end_us;
+    f.connections = s.connections;
+    f.messages = s.messages;
+    f.framing_errors = s.framing_errors;
+    f.gap_bytes = s.gap_bytes;
+    f.part = s.info.part;
+    f.continued = continued;
+    if (opt_.on_log_closed) {
+        opt_.on_log_closed(f);
+    }
+    finished_.push_back(std::move(f));
+}
+
+void SpiceSessionBuilder::tick(int64_t now_us) {
+    if (fatal_) {
+        return;
+    }
+    for (auto& owned : sessions_) {
+        Session& s = *owned;
+        if (!s.writer) {
+            continue;
+        }
+        if (s.counters_at_open && counters_) {
+            s.info.capture = log::CaptureCounters{
+                counters_->packets - s.counters_at_open->packets,
+                counters_->dropped - s.counters_at_open->dropped,
+                counters_->if_dropped - s.counters_at_open->if_dropped};
+        }
+        auto r = s.writer->update_session(s.info);
+        if (r) {
+            r = s.writer->flush();
+        }
+        if (!r) {
+            fail(r.error());
+            return;
+        }
+        const bool too_big = opt_.rotate_bytes > 0 && s.part_bytes >= opt_.rotate_bytes;
+        const bool too_long = opt_.rotate_us > 0 && now_us - s.part_start_us >= opt_.rotate_us;
+        if (opt_.live && (too_big || too_long)) {
+            rotate(s, now_us);
+        }
+    }
+}
+
+// Closes the current part of a session and continues it in a new file. The new part starts,
+// in each direction of each open connection, at the first byte of the message that was not
+// complete yet: those bytes are copied from the old part, so every message indexed in a part
+// has all its bytes in that part. Connection ids may differ between parts; link facts are
+// copied.
+void SpiceSessionBuilder::rotate(Session& s, int64_t now_us) {
+    // Bytes a new part copies from the old one per direction at most (a stalled framer must not
+    // make every part repeat its predecessor).
+    constexpr uint64_t kMaxCarryBytes = 64u << 20;
+    std::vector<Connection*> members;
+    for (auto& [id, c] : connections_) {
+        if (c->session == &s && c->kind == Connection::Kind::Spice) {
+            members.push_back(c.get());
+        }
+    }
+    const std::filesystem::path old_path = s.temp_path;
+    const std::filesystem::path new_path =
+        unused_log_name(fmt::format("{}-part{}", s.base_name, s.info.part + 1));
+    for (Connection* c : members) {
+        log::ConnectionInfo closing = c->info;
+        closing.end_reason = "continued";
+        auto r = s.writer->update_connection(closing);
+        if (!r) {
+            fail(r.error());
+            return;
+        }
+    }
+    s.info.next_part = new_path.filename().string();
+    finish_session(s, true);
+    if (fatal_) {
+        return;
+    }
+
+    auto old_log = log::SessionLogReader::open(old_path);
+    if (!old_log) {
+        fail(old_log.error());
+        return;
+    }
+    s.info.part += 1;
+    s.info.previous_part = old_path.filename().string();
+    s.info.next_part.clear();
+    s.info.created = utc_stamp(std::time(nullptr) * int64_t{1000000}, false);
+    s.info.start_us = now_us;
+    s.info.end_us = now_us;
+    s.info.capture.reset();
+    s.temp_path = new_path;
+    s.connections = 0;
+    s.messages = 0;
+    s.framing_errors = 0;
+    s.gap_bytes = 0;
+    s.part_bytes = 0;
+    s.part_start_us = now_us;
+    s.counters_at_open = counters_;
+    log::SessionLogWriter::Options wopt;
+    wopt.crash_safe = opt_.crash_safe;
+    auto w = log::SessionLogWriter::create(new_path, s.info, wopt);
+    if (!w) {
+        fail(w.error());
+        return;
+    }
+    s.writer = std::move(*w);
+    if (opt_.on_log_opened) {
+        opt_.on_log_opened(new_path, s.info);
+    }
+    auto old_gaps = (*old_log)->gaps();
+    for (Connection* c : members) {
+        const int64_t old_id = c->info.id;
+        c->info.bytes_c2s = 0;
+        c->info.bytes_s2c = 0;
+        c->info.end_reason.clear();
+        auto id = s.writer->add_connection(c->info);
+        if (!id) {
+            fail(id.error());
+            return;
+        }
+        c->info.id = *id;
+        ++s.connections;
+        for (Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
+            const auto k = static_cast<size_t>(d);
+            uint64_t from = c->message_end[k];
+            if (c->stream_end[k] - from > kMaxCarryBytes) {
+                from = c->stream_end[k];
+                auto r = s.writer->append_note(
+                    {c->info.id, now_us, "part_cut",
+                     fmt::format("{} part {} starts inside a message at stream offset {}; its "
+                                 "first bytes are in {}",
+                                 wire::direction_name(d), s.info.part, from,
+                                 s.info.previous_part)});
+                if (!r) {
+                    fail(r.error());
+                    return;
+                }
+            }
+            Result<void> copy_error;
+            auto r = (*old_log)->for_each_chunk_from(
+                old_id, d, from, [&](const log::DataChunk& chunk) {
+                    ByteView bytes(chunk.data);
+                    uint64_t at = chunk.offset;
+                    if (at + bytes.size() <= from) {
+                        return true;
+                    }
+                    if (at < from) {
+                        bytes = bytes.subspan(static_cast<size_t>(from - at));
+                        at = from;
+                    }
+                    if (d == Direction::ClientToServer) {
+                        c->info.bytes_c2s += bytes.size();
+                    } else {
+                        c->info.bytes_s2c += bytes.size();
+                    }
+                    s.part_bytes += bytes.size();
+                    s.info.start_us = std::min(s.info.start_us, chunk.ts_us);
+                    copy_error = s.writer->append_data(c->info.id, d, chunk.ts_us, at, bytes);
+                    return static_cast<bool>(copy_error);
+                });
+            if (r && !copy_error) {
+                r = copy_error;
+            }
+            if (r && old_gaps) {
+                for (const auto& g : *old_gaps) {
+                    if (g.connection == old_id && g.dir == d && g.offset + g.length > from) {
+                        log::GapRecord copy = g;
+                        copy.connection = c->info.id;
+                        r = s.writer->append_gap(copy);
+                        if (!r) {
+                            break;
+                        }
+                    }
+                }
+            }
+            if (!r) {
+                fail(r.error());
+                return;
+            }
+        }
+        auto r = s.writer->update_connection(c->info);
+        if (!r) {
+            fail(r.error());
+            return;
+        }
     }
 }
 
@@ -505,7 +800,6 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
         const auto& first = *connections_.begin();
         on_close(first.first, first.second->info.end_us, CloseReason::EndOfCapture);
     }
-    std::vector<FinishedSession> out;
     std::vector<Session*> order;
     for (auto& s : sessions_) {
         if (s->writer) {
@@ -515,52 +809,22 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
     std::sort(order.begin(), order.end(),
               [](const Session* a, const Session* b) { return a->info.start_us < b->info.start_us; });
     for (Session* s : order) {
-        if (!fatal_) {
-            auto r = s->writer->update_session(s->info);
-            if (r) {
-                r = s->writer->close();
-            }
-            if (!r) {
-                fail(r.error());
-            }
-        }
-        s->writer.reset();
-        if (fatal_) {
-            continue;
-        }
-        std::string base = fmt::format("{}-{:08x}", utc_stamp(s->info.start_us, true),
-                                       s->info.session_id);
-        std::filesystem::path target = opt_.directory / (base + ".spicelog");
-        for (int n = 2; std::filesystem::exists(target); ++n) {
-            target = opt_.directory / fmt::format("{}-{}.spicelog", base, n);
-        }
-        std::error_code ec;
-        std::filesystem::rename(s->temp_path, target, ec);
-        if (ec) {
-            fail(make_error(Errc::Io, 0,
-                            fmt::format("cannot rename {} to {}: {}", s->temp_path.string(),
-                                        target.string(), ec.message())));
-            continue;
-        }
-        FinishedSession f;
-        f.path = target;
-        f.session_id = s->info.session_id;
-        f.server = s->info.server;
-        f.start_us = s->info.start_us;
-        f.end_us = s->info.end_us;
-        f.connections = s->connections;
-        f.messages = s->messages;
-        f.framing_errors = s->framing_errors;
-        f.gap_bytes = s->gap_bytes;
-        out.push_back(std::move(f));
+        finish_session(*s, false);
     }
     if (fatal_) {
         for (auto& s : sessions_) {
             std::error_code ec;
-            std::filesystem::remove(s->temp_path, ec);
+            if (!opt_.live) {
+                std::filesystem::remove(s->temp_path, ec);
+            }
         }
         return *fatal_;
     }
+    std::vector<FinishedSession> out = std::move(finished_);
+    finished_.clear();
+    std::stable_sort(out.begin(), out.end(), [](const FinishedSession& a, const FinishedSession& b) {
+        return a.start_us < b.start_us;
+    });
     return out;
 }
 

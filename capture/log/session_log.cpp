@@ -208,13 +208,38 @@ struct SessionLogWriter::Impl {
             {"complete", s.complete ? "1" : "0"},
         };
         for (const auto& [k, v] : rows) {
-            set_meta.bind(1, std::string_view(k)).bind(2, v);
-            auto r = run(set_meta, "write session metadata");
+            auto r = put_meta(k, v);
+            if (!r) {
+                return r;
+            }
+        }
+        // Keys a version-1 reader does not know and ignores: written only where they apply.
+        std::vector<std::pair<const char*, std::string>> extra;
+        if (!s.writer.empty()) {
+            extra.emplace_back("writer", s.writer);
+        }
+        if (s.part > 1 || !s.next_part.empty()) {
+            extra.emplace_back("part", std::to_string(s.part));
+            extra.emplace_back("previous_part", s.previous_part);
+            extra.emplace_back("next_part", s.next_part);
+        }
+        if (s.capture) {
+            extra.emplace_back("capture_packets", std::to_string(s.capture->packets));
+            extra.emplace_back("capture_dropped", std::to_string(s.capture->dropped));
+            extra.emplace_back("capture_if_dropped", std::to_string(s.capture->if_dropped));
+        }
+        for (const auto& [k, v] : extra) {
+            auto r = put_meta(k, v);
             if (!r) {
                 return r;
             }
         }
         return {};
+    }
+
+    Result<void> put_meta(std::string_view key, std::string_view value) {
+        set_meta.bind(1, key).bind(2, value);
+        return run(set_meta, "write session metadata");
     }
 };
 
@@ -389,6 +414,9 @@ Result<void> SessionLogWriter::close() {
         if (!r) {
             return r;
         }
+        // A finished log leaves WAL mode: readers (read-only) would otherwise re-create the
+        // -wal and -shm files next to it. Best effort: a reader still attached keeps it in WAL.
+        sqlite3_exec(m.db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
     }
     m.ins_chunk = {};
     m.ins_gap = {};
@@ -526,6 +554,8 @@ Result<std::unique_ptr<SessionLogReader>> SessionLogReader::open(
                                       path.string(), m.schema_version, kSchemaVersion));
     }
 
+    CaptureCounters capture;
+    bool has_capture = false;
     auto meta = m.prepare("SELECT key, value FROM meta");
     if (!meta) {
         return meta.error();
@@ -562,7 +592,27 @@ Result<std::unique_ptr<SessionLogReader>> SessionLogReader::open(
             s.end_us = num();
         } else if (k == "complete") {
             s.complete = v == "1";
+        } else if (k == "writer") {
+            s.writer = v;
+        } else if (k == "part") {
+            s.part = static_cast<int>(num());
+        } else if (k == "previous_part") {
+            s.previous_part = v;
+        } else if (k == "next_part") {
+            s.next_part = v;
+        } else if (k == "capture_packets") {
+            capture.packets = static_cast<uint64_t>(num());
+            has_capture = true;
+        } else if (k == "capture_dropped") {
+            capture.dropped = static_cast<uint64_t>(num());
+            has_capture = true;
+        } else if (k == "capture_if_dropped") {
+            capture.if_dropped = static_cast<uint64_t>(num());
+            has_capture = true;
         }
+    }
+    if (has_capture) {
+        m.session.capture = capture;
     }
 
     auto conns = m.prepare(fmt::format("SELECT id, {} FROM connections ORDER BY id",
@@ -639,6 +689,21 @@ Result<void> SessionLogReader::for_each_chunk(
         return st.error();
     }
     st->bind(1, connection).bind(2, static_cast<int64_t>(dir));
+    return impl_->each_row(*st, "reading raw data",
+                           [&](const Statement& row) { return fn(chunk_from(row)); });
+}
+
+Result<void> SessionLogReader::for_each_chunk_from(
+    int64_t connection, Direction dir, uint64_t from,
+    const std::function<bool(const DataChunk&)>& fn) const {
+    auto st = impl_->prepare(
+        "SELECT connection, dir, ts_us, offset, data FROM chunks WHERE connection=?1 AND dir=?2 "
+        "AND offset >= (SELECT coalesce(max(offset), 0) FROM chunks WHERE connection=?1 AND "
+        "dir=?2 AND offset <= ?3) ORDER BY offset");
+    if (!st) {
+        return st.error();
+    }
+    st->bind(1, connection).bind(2, static_cast<int64_t>(dir)).bind(3, static_cast<int64_t>(from));
     return impl_->each_row(*st, "reading raw data",
                            [&](const Statement& row) { return fn(chunk_from(row)); });
 }

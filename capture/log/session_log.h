@@ -22,6 +22,14 @@ inline constexpr int kSchemaVersion = 1;
 
 using wire::Direction;
 
+// libpcap's counters over the time a live-captured log was open (whole capture, not only this
+// session's packets: libpcap cannot tell whose packets it dropped).
+struct CaptureCounters {
+    uint64_t packets = 0;       // packets libpcap delivered
+    uint64_t dropped = 0;       // dropped by the kernel (buffer full)
+    uint64_t if_dropped = 0;    // dropped by the interface or driver
+};
+
 struct SessionInfo {
     std::string created;        // ISO 8601 UTC, when the log was written
     std::string tool_version;   // spicetap version that wrote it
@@ -33,6 +41,14 @@ struct SessionInfo {
     int64_t start_us = 0;       // first byte of any connection
     int64_t end_us = 0;         // last byte of any connection
     bool complete = false;      // false until the writer closed the log cleanly
+    // Live recordings: the process writing the log while it is open ("<boot id>:<pid>:<start
+    // time>", see writer_identity.h), so a reader can tell "still recording" from "cut short".
+    std::string writer;
+    // A long live session split by --rotate-after: this file's part number (1 = the first) and
+    // the file names (same directory) of the parts before and after it.
+    int part = 1;
+    std::string previous_part, next_part;
+    std::optional<CaptureCounters> capture;  // live capture only
 };
 
 struct ConnectionInfo {
@@ -149,6 +165,9 @@ public:
     // Raw bytes of one direction of one connection in stream order.
     Result<void> for_each_chunk(int64_t connection, Direction dir,
                                 const std::function<bool(const DataChunk&)>& fn) const;
+    // The same from the chunk holding stream offset `from` on (whole chunks).
+    Result<void> for_each_chunk_from(int64_t connection, Direction dir, uint64_t from,
+                                     const std::function<bool(const DataChunk&)>& fn) const;
     // Every chunk of the session, all connections and directions, in capture-time order
     // (ties: connection, direction, offset).
     Result<void> for_each_chunk(const std::function<bool(const DataChunk&)>& fn) const;

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -116,13 +118,42 @@ public:
                 out.data = ByteView(data, header->caplen);
                 return true;
             }
-            if (rc == 0 || rc == PCAP_ERROR_BREAK) {
-                continue;  // read timeout or breakloop: the loop condition decides
+            if (rc == 0) {
+                wait_readable();
+                continue;
+            }
+            if (rc == PCAP_ERROR_BREAK) {
+                continue;  // breakloop: the loop condition decides
             }
             return make_error(Errc::Io, 0,
                               fmt::format("live capture failed: {}", pcap_geterr(pcap_)));
         }
         return false;
+    }
+
+    Result<PollResult> poll(RawPacket& out) override {
+        if (stop_.load(std::memory_order_relaxed)) {
+            return PollResult::End;
+        }
+        pcap_pkthdr* header = nullptr;
+        const u_char* data = nullptr;
+        const int rc = pcap_next_ex(pcap_, &header, &data);
+        if (rc == 1) {
+            ++packets_;
+            out.number = packets_;
+            out.ts_us = to_us(header->ts);
+            out.orig_len = header->len;
+            out.linktype = linktype_;
+            out.data = ByteView(data, header->caplen);
+            return PollResult::Packet;
+        }
+        if (rc == 0) {
+            wait_readable();
+        }
+        if (rc == 0 || rc == PCAP_ERROR_BREAK) {
+            return stop_.load(std::memory_order_relaxed) ? PollResult::End : PollResult::Idle;
+        }
+        return make_error(Errc::Io, 0, fmt::format("live capture failed: {}", pcap_geterr(pcap_)));
     }
 
     // Only an atomic store and pcap_breakloop (a flag plus an eventfd write in libpcap 1.10):
@@ -146,6 +177,18 @@ public:
     int linktype() const override { return linktype_; }
 
 private:
+    // The handle is non-blocking (in immediate mode libpcap would otherwise wait for a packet
+    // however long that takes): wait here for one, at most 200 ms, so callers get to run timed
+    // work and see interrupt() soon.
+    void wait_readable() {
+        pollfd pfd{pcap_get_selectable_fd(pcap_), POLLIN, 0};
+        if (pfd.fd >= 0) {
+            ::poll(&pfd, 1, 200);
+        } else {
+            ::usleep(10'000);
+        }
+    }
+
     pcap_t* pcap_;
     int linktype_ = pcap_datalink(pcap_);
     uint64_t packets_ = 0;
@@ -168,6 +211,14 @@ DecodeError activate_error(pcap_t* pcap, int rc, const std::string& interface) {
 }
 
 }  // namespace
+
+Result<PollResult> PacketSource::poll(RawPacket& out) {
+    auto more = next(out);
+    if (!more) {
+        return more.error();
+    }
+    return *more ? PollResult::Packet : PollResult::End;
+}
 
 Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::filesystem::path& path) {
     const std::string name = path.string();
@@ -235,11 +286,15 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_live(const LiveOptions&
     pcap_set_snaplen(pcap, options.snaplen);
     pcap_set_immediate_mode(pcap, 1);
     pcap_set_buffer_size(pcap, options.buffer_mib * 1024 * 1024);
-    // A read timeout as a safety net: interrupt() also works if a wakeup were ever missed.
+    // A read timeout as a safety net; reads are non-blocking anyway (see wait_readable()).
     pcap_set_timeout(pcap, 200);
     int rc = pcap_activate(pcap);
     if (rc < 0) {
         return fail(activate_error(pcap, rc, iface));
+    }
+    if (pcap_setnonblock(pcap, 1, errbuf) != 0) {
+        return fail(make_error(Errc::Io, 0, fmt::format("cannot open interface {}: {}", iface,
+                                                        errbuf)));
     }
     if (!options.filter.empty()) {
         bpf_program program{};

@@ -33,6 +33,8 @@ struct SourceStats {
     uint64_t if_dropped = 0;       // live: interface drops
 };
 
+enum class PollResult { Packet, Idle, End };
+
 class PacketSource {
 public:
     virtual ~PacketSource() = default;
@@ -47,6 +49,10 @@ public:
     // file ends with an error that says where (frame number and file offset where known).
     // Live sources return false only after interrupt() was called.
     virtual Result<bool> next(RawPacket& out) = 0;
+
+    // Like next(), but a live source also returns Idle when no packet came within its read
+    // timeout (200 ms), so the caller can do timed work while the link is quiet.
+    virtual Result<PollResult> poll(RawPacket& out);
 
     // Makes a blocked live next() return (safe from a signal handler).
     virtual void interrupt() = 0;

@@ -7,6 +7,7 @@
 #include "decode/wire/caps.h"
 #include "decode/wire/json_writer.h"
 #include "decode/wire/protocol_names.h"
+#include "export/summary/session_list.h"
 
 namespace spicetap::summary {
 
@@ -130,8 +131,23 @@ std::string format_summary_text(const SessionSummary& s) {
         out += fmt::format("  log       none: {} was imported on the fly (schema {})\n", s.path,
                            s.schema_version);
     } else {
+        const RecordingState state = recording_state(si);
         out += fmt::format("  log       {} (schema {}{})\n", s.path, s.schema_version,
-                           si.complete ? "" : ", NOT closed cleanly: recording was cut short");
+                           state == RecordingState::Recording
+                               ? ", still being recorded"
+                           : state == RecordingState::CutShort
+                               ? ", NOT closed cleanly: recording was cut short"
+                               : "");
+    }
+    if (si.part > 1 || !si.next_part.empty()) {
+        out += fmt::format("  part      {} (previous {}, next {})\n", si.part,
+                           si.previous_part.empty() ? "none" : si.previous_part,
+                           si.next_part.empty() ? "none" : si.next_part);
+    }
+    if (si.capture) {
+        out += fmt::format("  capture   {} packets, {} dropped by the kernel, {} by the "
+                           "interface (whole capture, while this log was open)\n",
+                           si.capture->packets, si.capture->dropped, si.capture->if_dropped);
     }
     out += fmt::format("  messages  {}   gaps {}   notes {}\n\n", s.messages, s.gaps.size(),
                        s.notes.size());
@@ -204,6 +220,7 @@ std::string format_summary_json(const SessionSummary& s) {
     w.field("start", format_utc(si.start_us)).field("start_us", si.start_us);
     w.field("end_us", si.end_us).field("duration_s", seconds_since(si.start_us, si.end_us));
     w.field("complete", si.complete).field("created", si.created);
+    w.field("state", recording_state_name(recording_state(si)));
     w.field("tool_version", si.tool_version);
     w.key("source").begin_object().field("kind", si.source_kind).field("path", si.source).end_object();
     w.field("messages", s.messages);
