@@ -156,9 +156,14 @@ bool DisplayState::finish_draw(const MessageContext& ctx, uint32_t surface_id,
     }
     dest->unsure.add(inherited);
     if (primary_ && *primary_ == surface_id && !damage.empty()) {
-        rec_.primary_changed(ctx);
+        primary_touched(ctx);
     }
     return inherited.empty();
+}
+
+void DisplayState::primary_touched(const MessageContext& ctx) {
+    ++primary_version_;
+    rec_.primary_changed(ctx);
 }
 
 // ---- draw commands ---------------------------------------------------------------------
@@ -461,6 +466,7 @@ bool DisplayState::surface_create(const display::SurfaceCreate& m, const Message
         }
         surfaces_.erase(*primary_);
         primary_.reset();
+        ++primary_version_;
     }
     auto s = canvas::Surface::create(m.surface_id, m.width, m.height,
                                      static_cast<canvas::SurfaceFormat>(m.format));
@@ -474,7 +480,7 @@ bool DisplayState::surface_create(const display::SurfaceCreate& m, const Message
     surfaces_.emplace(m.surface_id, SurfaceSlot{std::move(*s), {}});
     if (primary) {
         primary_ = m.surface_id;
-        rec_.primary_changed(ctx);
+        primary_touched(ctx);
     }
     return true;
 }
@@ -483,6 +489,7 @@ bool DisplayState::surface_destroy(const display::SurfaceDestroy& m, const Messa
     // An unknown surface is not a problem for spice-gtk either.
     if (primary_ && *primary_ == m.surface_id) {
         primary_.reset();
+        ++primary_version_;
         mark_ = false;
     }
     surfaces_.erase(m.surface_id);
@@ -585,7 +592,7 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
             s->unsure.subtract(damage);
         }
         if (primary_ && *primary_ == st.surface_id && !damage.empty()) {
-            rec_.primary_changed(ctx);
+            primary_touched(ctx);
         }
     }
     return exact;
@@ -647,7 +654,7 @@ bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext
                     if (fresh) {
                         p->surface = std::move(*fresh);
                         p->unsure.clear();
-                        rec_.primary_changed(ctx);
+                        primary_touched(ctx);
                     }
                 }
                 palettes_.clear();

@@ -72,6 +72,10 @@ public:
 
     const std::vector<channels::display::Head>& monitors() const { return monitors_; }
 
+    // Grows whenever the primary surface's pixels may have changed, or it came or went: a
+    // consumer that saw version v and sees v again knows the screen is unchanged.
+    uint64_t primary_version() const { return primary_version_; }
+
     size_t stream_count() const { return streams_.size(); }
 
 private:
@@ -82,6 +86,7 @@ private:
     struct Stream;
 
     SurfaceSlot* slot(uint32_t id);
+    void primary_touched(const MessageContext& ctx);
     ImageSource::SurfaceLookup lookup() const;
 
     // Shared epilogue of every draw: bookkeeping of damage and of the unsure region.
@@ -112,6 +117,7 @@ private:
     std::map<uint32_t, std::unique_ptr<Stream>> streams_;
     std::vector<channels::display::Head> monitors_;
     bool mark_ = false;
+    uint64_t primary_version_ = 0;
 };
 
 }  // namespace spicetap::replay

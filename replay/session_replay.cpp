@@ -299,6 +299,13 @@ int64_t SessionReplay::now_us() const {
     return impl_->now_us;
 }
 
+std::optional<int64_t> SessionReplay::next_event_us() const {
+    if (impl_->next >= impl_->events.size()) {
+        return std::nullopt;
+    }
+    return impl_->events[impl_->next].ts_us;
+}
+
 int64_t SessionReplay::start_us() const {
     return impl_->reader.session().start_us;
 }
