@@ -141,6 +141,7 @@ int run_render(const RenderArgs& a) {
     opt.video.max_idle_s = a.max_idle;
     opt.speed = a.speed;
     opt.audio = !a.no_audio;
+    opt.cursor = !a.no_cursor;
     opt.split_on_resize = a.split_on_resize;
     opt.frames_dir = a.frames;
     opt.contact_sheet = a.contact_sheet;
@@ -173,15 +174,6 @@ int run_render(const RenderArgs& a) {
     if (auto ok = video::check_render_options(opt); !ok) {
         return usage(ok.error().what);
     }
-    if (!a.no_cursor) {
-        // The cursor channel is not replayed yet: say so instead of pretending.
-        if (!a.quiet && !a.json) {
-            fmt::print(stderr,
-                       "spicetap: note: the mouse cursor is not drawn (cursor replay is not "
-                       "implemented yet)\n");
-        }
-    }
-
     auto source = capture::LogSource::open(a.input, tool_version());
     if (!source) {
         return report_error(source.error());

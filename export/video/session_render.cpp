@@ -22,6 +22,7 @@
 #include "export/video/contact_sheet.h"
 #include "export/video/png_frames.h"
 #include "export/video/session_audio.h"
+#include "replay/canvas/cursor.h"
 #include "replay/display_state.h"
 #include "replay/session_replay.h"
 
@@ -109,23 +110,36 @@ uint32_t even_up(uint32_t v) {
 }
 
 // The screen as the viewer sees it: the shown displays' primaries side by side, top-aligned, in
-// channel order. A single 32-bit primary is shown without a copy.
+// channel order, each with its cursor drawn over it. A single 32-bit primary with no cursor on it
+// is shown without a copy.
 class Screen {
 public:
-    explicit Screen(std::vector<int> displays) : displays_(std::move(displays)) {}
+    Screen(std::vector<int> displays, bool cursor)
+        : displays_(std::move(displays)), cursor_(cursor), seen_(displays_.size()) {}
 
     const std::vector<int>& displays() const { return displays_; }
 
-    // Sum of the primaries' versions, plus which exist: equal sums mean an unchanged screen
-    // (versions only grow).
-    uint64_t version(const replay::SessionReplay& r) const {
-        uint64_t v = 0;
-        for (int id : displays_) {
-            if (const replay::DisplayState* d = r.display(id)) {
-                v += d->primary_version();
+    // True when something visible changed since the last call: a primary's version (versions
+    // only grow) or, with the cursor shown, its shape, position or visibility.
+    bool changed(const replay::SessionReplay& r) {
+        bool any = false;
+        for (size_t i = 0; i < displays_.size(); ++i) {
+            Seen now;
+            if (const replay::DisplayState* d = r.display(displays_[i])) {
+                now.version = d->primary_version();
+            }
+            if (cursor_) {
+                if (auto c = r.cursor(displays_[i]); c && c->visible && c->image) {
+                    now.cursor_image = c->image.get();
+                    now.cursor_at = c->box();
+                }
+            }
+            if (!(now == seen_[i])) {
+                any = true;
+                seen_[i] = now;
             }
         }
-        return v;
+        return any;
     }
 
     bool any_primary(const replay::SessionReplay& r) const {
@@ -134,17 +148,21 @@ public:
     }
 
     bool unsure(const replay::SessionReplay& r) const {
-        return std::any_of(displays_.begin(), displays_.end(),
-                           [&](int id) { return !r.primary_unsure(id).empty(); });
+        return std::any_of(displays_.begin(), displays_.end(), [&](int id) {
+            if (!r.primary_unsure(id).empty()) {
+                return true;
+            }
+            auto c = cursor_ ? r.cursor(id) : std::nullopt;
+            return c && c->visible && !c->exact;
+        });
     }
 
     // The current picture; valid until the next call. Black of the last size when no display
     // has a primary (the client's window is empty then).
-    codec::PixelView compose(const replay::SessionReplay& r) {
+    Result<codec::PixelView> compose(const replay::SessionReplay& r) {
         if (displays_.size() == 1) {
             const canvas::Surface* p = r.primary(displays_.front());
-            if (p && (p->format() == canvas::SurfaceFormat::Rgb32 ||
-                      p->format() == canvas::SurfaceFormat::Argb32)) {
+            if (p && is_32bit(*p) && !cursor_over(r, displays_.front())) {
                 last_ = ScreenSize{p->width(), p->height()};
                 return codec::PixelView{const_cast<uint8_t*>(p->row(0)), p->width(), p->height(),
                                         p->stride(), codec::PixelFormat::Xrgb32};
@@ -162,39 +180,106 @@ public:
             h = last_.height ? last_.height : 2;
         }
         last_ = ScreenSize{w, h};
-        if (canvas_.width != w || canvas_.height != h) {
-            canvas_ = codec::DecodedImage::allocate(w, h, codec::PixelFormat::Xrgb32);
+        if (!canvas_ || canvas_->width() != w || canvas_->height() != h) {
+            auto s = canvas::Surface::create(0, w, h, canvas::SurfaceFormat::Rgb32);
+            if (!s) {
+                return s.error();
+            }
+            canvas_.emplace(std::move(*s));
         }
-        std::fill(canvas_.pixels.begin(), canvas_.pixels.end(), uint8_t{0});
-        uint32_t x0 = 0;
+        for (uint32_t y = 0; y < h; ++y) {
+            std::memset(canvas_->row(y), 0, canvas_->bytes_per_row());
+        }
+        int32_t x0 = 0;
         for (int id : displays_) {
             const canvas::Surface* p = r.primary(id);
             if (!p) {
                 continue;
             }
             const size_t row = size_t{p->width()} * 4;
-            if (p->format() == canvas::SurfaceFormat::Rgb32 ||
-                p->format() == canvas::SurfaceFormat::Argb32) {
+            if (is_32bit(*p)) {
                 for (uint32_t y = 0; y < p->height(); ++y) {
-                    std::memcpy(canvas_.pixels.data() + size_t{y} * canvas_.stride + size_t{x0} * 4,
-                                p->row(y), row);
+                    std::memcpy(canvas_->row(y) + size_t(x0) * 4, p->row(y), row);
                 }
             } else {
                 p->read_argb32(argb_);
                 for (uint32_t y = 0; y < p->height(); ++y) {
-                    std::memcpy(canvas_.pixels.data() + size_t{y} * canvas_.stride + size_t{x0} * 4,
+                    std::memcpy(canvas_->row(y) + size_t(x0) * 4,
                                 argb_.data() + size_t{y} * p->width(), row);
                 }
             }
-            x0 += p->width();
+            if (cursor_) {
+                if (auto c = r.cursor(id); c && c->visible && c->image) {
+                    // Drawn within its own display only, as the client's window clips it.
+                    canvas::CursorView at = *c;
+                    at.position.x += x0;
+                    const canvas::Rect display{x0, 0, x0 + int32_t(p->width()),
+                                               int32_t(p->height())};
+                    const canvas::Rect box = at.box();
+                    if (displays_.size() == 1 || (box.left >= display.left &&
+                                                  box.right <= display.right &&
+                                                  box.bottom <= display.bottom)) {
+                        canvas::compose_cursor(*canvas_, at);
+                    } else {
+                        compose_clipped(at, display);
+                    }
+                }
+            }
+            x0 += int32_t(p->width());
         }
-        return canvas_.view();
+        return codec::PixelView{canvas_->row(0), w, h, canvas_->stride(),
+                                codec::PixelFormat::Xrgb32};
     }
 
 private:
+    struct Seen {
+        uint64_t version = 0;
+        const void* cursor_image = nullptr;
+        canvas::Rect cursor_at;
+
+        bool operator==(const Seen&) const = default;
+    };
+
+    static bool is_32bit(const canvas::Surface& s) {
+        return s.format() == canvas::SurfaceFormat::Rgb32 ||
+               s.format() == canvas::SurfaceFormat::Argb32;
+    }
+
+    bool cursor_over(const replay::SessionReplay& r, int id) const {
+        if (!cursor_) {
+            return false;
+        }
+        auto c = r.cursor(id);
+        return c && c->visible && c->image;
+    }
+
+    // A cursor that sticks out of its display into the next one: drawn on a scratch copy of
+    // the display's area, then copied back inside the display only.
+    void compose_clipped(const canvas::CursorView& at, const canvas::Rect& display) {
+        const uint32_t w = uint32_t(display.right - display.left);
+        const uint32_t h = uint32_t(display.bottom - display.top);
+        auto scratch = canvas::Surface::create(0, w, h, canvas::SurfaceFormat::Rgb32);
+        if (!scratch) {
+            return;
+        }
+        for (uint32_t y = 0; y < h; ++y) {
+            std::memcpy(scratch->row(y), canvas_->row(y) + size_t(display.left) * 4,
+                        size_t{w} * 4);
+        }
+        canvas::CursorView local = at;
+        local.position.x -= display.left;
+        canvas::compose_cursor(*scratch, local);
+        for (uint32_t y = 0; y < h; ++y) {
+            std::memcpy(canvas_->row(y) + size_t(display.left) * 4, scratch->row(y),
+                        size_t{w} * 4);
+        }
+    }
+
     std::vector<int> displays_;
+    bool cursor_;
+    std::vector<Seen> seen_;
     ScreenSize last_;
-    codec::DecodedImage canvas_;
+    std::optional<canvas::Surface> canvas_;
     std::vector<uint32_t> argb_;
 };
 
@@ -295,7 +380,11 @@ Result<void> Renderer::push_audio_until(int64_t t) {
 }
 
 Result<void> Renderer::emit(int64_t t) {
-    const codec::PixelView picture = screen_->compose(*replay_);
+    auto composed = screen_->compose(*replay_);
+    if (!composed) {
+        return composed.error();
+    }
+    const codec::PixelView picture = *composed;
     if (!opt_.output.empty()) {
         const ScreenSize size{picture.width, picture.height};
         if (video_ && opt_.split_on_resize && !(size == video_size_)) {
@@ -340,7 +429,11 @@ void Renderer::snapshot(int64_t sample_t) {
     if (!screen_->any_primary(*replay_)) {
         return;
     }
-    sheet_pictures_.push_back(copy_picture(screen_->compose(*replay_)));
+    auto composed = screen_->compose(*replay_);
+    if (!composed) {
+        return;
+    }
+    sheet_pictures_.push_back(copy_picture(*composed));
     sheet_taken_.push_back(sample_t);
 }
 
@@ -371,7 +464,9 @@ Result<RenderResult> Renderer::run() {
     const double fps = opt_.video.fps;
     interval_ = std::llround(1e6 / fps * opt_.speed);
 
-    auto replay = replay::SessionReplay::open(reader_);
+    replay::ReplayOptions ro;
+    ro.checkpoints = false;  // one pass forward: nothing to seek back to
+    auto replay = replay::SessionReplay::open(reader_, ro);
     if (!replay) {
         return replay.error();
     }
@@ -394,7 +489,7 @@ Result<RenderResult> Renderer::run() {
         shown = {*opt_.display};
     }
     res_.displays = shown;
-    screen_ = std::make_unique<Screen>(shown);
+    screen_ = std::make_unique<Screen>(shown, opt_.cursor);
 
     if (opt_.audio) {
         auto audio = PlaybackAudio::open(reader_, from_, to_);
@@ -456,12 +551,11 @@ Result<RenderResult> Renderer::run() {
     if (auto ok = replay_->run_until(from_); !ok) {
         return ok.error();
     }
-    uint64_t seen = 0;
+    screen_->changed(*replay_);
     if (screen_->any_primary(*replay_)) {
         if (auto ok = emit(from_); !ok) {
             return ok.error();
         }
-        seen = screen_->version(*replay_);
     }
     bool dirty = false;
     int64_t dirty_t = 0;
@@ -492,9 +586,7 @@ Result<RenderResult> Renderer::run() {
                 return ok.error();
             }
         }
-        const uint64_t v = screen_->version(*replay_);
-        if (v != seen) {
-            seen = v;
+        if (screen_->changed(*replay_)) {
             if (screen_->any_primary(*replay_) || emitted_) {
                 dirty = true;
                 dirty_t = g;

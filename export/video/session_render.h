@@ -33,6 +33,7 @@ struct RenderOptions {
     std::optional<int64_t> to_us;
     double speed = 1;            // > 1 plays faster; the sound follows like a tape (pitch too)
     std::optional<int> display;  // one display channel; none: every display, side by side
+    bool cursor = true;          // draw each display's mouse cursor (its cursor channel)
     bool audio = true;
     bool split_on_resize = false;  // a new file per output size instead of letterboxing
     std::string frames_dir;        // PNG per state (at most `fps` a second), if set

@@ -120,15 +120,15 @@ codec::DecodedImage read_png_bgra(const fs::path& png, uint32_t w, uint32_t h) {
     return img;
 }
 
-// `spicetap screenshot LOG --at T --display N` as BGRA (it exits 1 when pixels are unsure; the
-// picture is written all the same).
+// `spicetap screenshot LOG --at T --display N --cursor` as BGRA (it exits 1 when pixels are
+// unsure; the picture is written all the same).
 codec::DecodedImage screenshot(const Imported& s, double t, int display, uint32_t w, uint32_t h) {
     const fs::path png = work_dir() / fmt::format("shot-{}-{:.3f}-{}.png",
                                                   s.log.stem().string(), t, display);
     run_command(shell_quote(test::spicetap_bin().string()) + " screenshot " +
                     shell_quote(s.log.string()) + fmt::format(" --at {:.3f} --display {}", t,
                                                               display) +
-                    " -q -o " + shell_quote(png.string()),
+                    " --cursor -q -o " + shell_quote(png.string()),
                 true);
     return read_png_bgra(png, w, h);
 }
@@ -142,6 +142,7 @@ std::vector<double> quiet_times(const Imported& s, int id, size_t n, double sett
     REQUIRE(replay);
     std::vector<double> changes;
     uint64_t seen = 0;
+    canvas::Rect cursor_at;
     while (true) {
         auto more = (*replay)->step();
         REQUIRE(more);
@@ -149,8 +150,11 @@ std::vector<double> quiet_times(const Imported& s, int id, size_t n, double sett
             break;
         }
         const replay::DisplayState* d = (*replay)->display(id);
-        if (d && d->primary_version() != seen) {
-            seen = d->primary_version();
+        const auto cursor = (*replay)->cursor(id);
+        const canvas::Rect at = cursor && cursor->visible ? cursor->box() : canvas::Rect{};
+        if ((d && d->primary_version() != seen) || !(at == cursor_at)) {
+            seen = d ? d->primary_version() : 0;
+            cursor_at = at;
             changes.push_back(double((*replay)->now_us() - s.start_us) / 1e6);
         }
     }
@@ -301,7 +305,8 @@ TEST_CASE("render: a range, a speed and a size are honoured", "[render]") {
 
 TEST_CASE("render: frames at quiet times match `spicetap screenshot --at T` (PSNR >= 35 dB)",
           "[render]") {
-    for (const std::string name : {"lossless-glz", "lossy-jpeg", "stream-h264", "everything"}) {
+    for (const std::string name :
+         {"lossless-glz", "lossy-jpeg", "stream-h264", "everything", "cursor"}) {
         if (!have_scenario(name)) {
             continue;
         }
