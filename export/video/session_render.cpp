@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <span>
 
 #include "decode/channels/display_channel.h"
 #include "decode/codec/image_cache.h"
@@ -104,6 +105,10 @@ Result<std::map<int, ScreenSize>> primary_sizes(const log::SessionLogReader& rea
     }
     return before;
 }
+
+// VideoWriter's allowance: an audio packet starting within this of the previous one's end
+// follows it directly (capture times jitter).
+constexpr int64_t kAudioJitterUs = 30'000;
 
 uint32_t even_up(uint32_t v) {
     return (v + 1) & ~1u;
@@ -328,6 +333,7 @@ private:
     size_t sheet_next_ = 0;
     int64_t last_emit_ = 0;
     bool emitted_ = false;
+    int64_t sound_end_ = INT64_MIN / 2;  // output time where the sound pushed so far ends
 };
 
 Result<void> Renderer::open_video(uint32_t width, uint32_t height, int64_t t) {
@@ -375,7 +381,25 @@ Result<void> Renderer::push_audio_until(int64_t t) {
         }
         // Faster or slower, like a tape: the same samples at a scaled rate.
         const int rate = static_cast<int>(std::lround(p.sample_rate * opt_.speed));
-        return video_->push_audio(p.samples, p.channels, rate, out_time(p.t_us));
+        const int64_t at = out_time(p.t_us);
+        // Servers send sound in bursts, ahead of time; the writer lays packets that touch end
+        // to end (as a client's buffer plays them), so the sound can run past the range.
+        // Whatever would is cut, so the file ends with the range.
+        const int64_t start = at - sound_end_ <= kAudioJitterUs ? std::max(at, sound_end_) : at;
+        const int64_t room_us = out_time(to_) - start;
+        if (room_us <= 0) {
+            return {};
+        }
+        const size_t channels = static_cast<size_t>(p.channels);
+        const size_t frames = p.samples.size() / channels;
+        const size_t keep =
+            std::min(frames, static_cast<size_t>(room_us * rate / 1'000'000));
+        sound_end_ = start + static_cast<int64_t>(keep) * 1'000'000 / rate;
+        if (keep == 0) {
+            return {};
+        }
+        return video_->push_audio(std::span(p.samples.data(), keep * channels), p.channels, rate,
+                                  at);
     });
 }
 
