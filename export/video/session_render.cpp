@@ -446,6 +446,7 @@ Result<void> Renderer::emit(int64_t t) {
     }
     last_emit_ = t;
     emitted_ = true;
+    report_progress(t);
     return {};
 }
 
@@ -622,7 +623,7 @@ Result<RenderResult> Renderer::run() {
                 }
             }
         }
-        if (++instants % 64 == 0) {
+        if (++instants % 16 == 0) {
             report_progress(g);
         }
     }
