@@ -447,7 +447,9 @@ TEST_CASE("render: resize, several monitors and a capture with gaps export", "[r
         // The second part shows the 800x600 screen, as `spicetap screenshot` has it.
         const auto truth = screenshot(s, s.duration_s() - 0.1, 0, 800, 600);
         REQUIRE(!truth.pixels.empty());
-        const auto last = test::decode_frame(second.string(), format_duration(p2) - 0.1, 800, 600);
+        // Early in the part: it is one state long, and decode_frame's fps filter holds a lone
+        // last frame only for its 2 s of padding.
+        const auto last = test::decode_frame(second.string(), 1.0, 800, 600);
         CHECK(test::psnr(last, through_420(truth)) >= 35);
     }
     SECTION("multi-monitor: side by side, each half matches its display") {
@@ -456,7 +458,7 @@ TEST_CASE("render: resize, several monitors and a capture with gaps export", "[r
         }
         const Imported& s = imported("multi-monitor");
         const fs::path out = work_dir() / "multi.mp4";
-        auto r = render(s.log, out, "--display all -q");
+        auto r = render(s.log, out, "--display all --crf 18 -q");
         INFO(r.out);
         CHECK((r.exit_code == 0 || r.exit_code == 1));
         const Json probe = test::ffprobe(out.string());
