@@ -56,8 +56,8 @@ struct RenderArgs {
 bool parse_grid(const std::string& text, uint32_t& cols, uint32_t& rows) {
     unsigned c = 0, r = 0;
     char tail = 0;
-    if (std::sscanf(text.c_str(), "%ux%u%c", &c, &r, &tail) != 2 || c == 0 || r == 0 ||
-        c > 100 || r > 100) {
+    if (std::sscanf(text.c_str(), "%ux%u%c", &c, &r, &tail) != 2 || c == 0 || r == 0 || c > 100 ||
+        r > 100) {
         return false;
     }
     cols = c;
@@ -87,10 +87,11 @@ public:
         const double frac = p.total_us > 0 ? double(p.done_us) / double(p.total_us) : 1.0;
         const double eta = frac > 0.001 ? elapsed * (1 - frac) / frac : -1;
         if (json_) {
-            fmt::print("{{\"progress\":{:.4f},\"t_s\":{:.3f},\"states\":{},\"elapsed_s\":{:.2f},"
-                       "\"eta_s\":{}}}\n",
-                       frac, double(p.done_us) / 1e6, p.states, elapsed,
-                       eta < 0 ? "null" : fmt::format("{:.2f}", eta));
+            fmt::print(
+                "{{\"progress\":{:.4f},\"t_s\":{:.3f},\"states\":{},\"elapsed_s\":{:.2f},"
+                "\"eta_s\":{}}}\n",
+                frac, double(p.done_us) / 1e6, p.states, elapsed,
+                eta < 0 ? "null" : fmt::format("{:.2f}", eta));
             std::fflush(stdout);
         } else if (tty_) {
             constexpr int kWidth = 30;
@@ -209,11 +210,15 @@ int run_render(const RenderArgs& a) {
     }
     g_interrupted.store(false);
     opt.cancel = &g_interrupted;
+
     struct sigaction sa {};
+
     sa.sa_handler = on_sigint;
     sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
     sigemptyset(&sa.sa_mask);
+
     struct sigaction old {};
+
     ::sigaction(SIGINT, &sa, &old);
     auto result = video::render_session(**reader, opt);
     ::sigaction(SIGINT, &old, nullptr);

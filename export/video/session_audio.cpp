@@ -66,9 +66,9 @@ struct PlaybackAudio::Impl {
         if (!s.start) {
             return;
         }
-        auto d = codec::AudioDecoder::create(static_cast<uint8_t>(s.mode), s.start->channels,
-                                             s.start->frequency,
-                                             static_cast<uint8_t>(s.start->format));
+        auto d =
+            codec::AudioDecoder::create(static_cast<uint8_t>(s.mode), s.start->channels,
+                                        s.start->frequency, static_cast<uint8_t>(s.start->format));
         if (!d) {
             s.decoder_failed = true;
             note("decoder:" + d.error().what, t_us,

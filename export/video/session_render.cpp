@@ -43,8 +43,8 @@ struct ScreenSize {
 // The primary size each display has at `at_us` (or, if none yet, its first one later), read
 // from SURFACE_CREATE / MODE alone without replaying: the output size must be known before the
 // first picture, and the first picture may come before a second monitor's primary exists.
-Result<std::map<int, ScreenSize>> primary_sizes(const log::SessionLogReader& reader,
-                                                int64_t at_us, int64_t to_us) {
+Result<std::map<int, ScreenSize>> primary_sizes(const log::SessionLogReader& reader, int64_t at_us,
+                                                int64_t to_us) {
     std::map<int, ScreenSize> before, after;
     for (const log::ConnectionInfo& c : reader.connections()) {
         if (c.channel_type != SPICE_CHANNEL_DISPLAY) {
@@ -221,9 +221,9 @@ public:
                     const canvas::Rect display{x0, 0, x0 + int32_t(p->width()),
                                                int32_t(p->height())};
                     const canvas::Rect box = at.box();
-                    if (displays_.size() == 1 || (box.left >= display.left &&
-                                                  box.right <= display.right &&
-                                                  box.bottom <= display.bottom)) {
+                    if (displays_.size() == 1 ||
+                        (box.left >= display.left && box.right <= display.right &&
+                         box.bottom <= display.bottom)) {
                         canvas::compose_cursor(*canvas_, at);
                     } else {
                         compose_clipped(at, display);
@@ -268,15 +268,13 @@ private:
             return;
         }
         for (uint32_t y = 0; y < h; ++y) {
-            std::memcpy(scratch->row(y), canvas_->row(y) + size_t(display.left) * 4,
-                        size_t{w} * 4);
+            std::memcpy(scratch->row(y), canvas_->row(y) + size_t(display.left) * 4, size_t{w} * 4);
         }
         canvas::CursorView local = at;
         local.position.x -= display.left;
         canvas::compose_cursor(*scratch, local);
         for (uint32_t y = 0; y < h; ++y) {
-            std::memcpy(canvas_->row(y) + size_t(display.left) * 4, scratch->row(y),
-                        size_t{w} * 4);
+            std::memcpy(canvas_->row(y) + size_t(display.left) * 4, scratch->row(y), size_t{w} * 4);
         }
     }
 
@@ -392,8 +390,7 @@ Result<void> Renderer::push_audio_until(int64_t t) {
         }
         const size_t channels = static_cast<size_t>(p.channels);
         const size_t frames = p.samples.size() / channels;
-        const size_t keep =
-            std::min(frames, static_cast<size_t>(room_us * rate / 1'000'000));
+        const size_t keep = std::min(frames, static_cast<size_t>(room_us * rate / 1'000'000));
         sound_end_ = start + static_cast<int64_t>(keep) * 1'000'000 / rate;
         if (keep == 0) {
             return {};
@@ -476,10 +473,10 @@ Result<RenderResult> Renderer::run() {
     res_.session_start_us = si.start_us;
     res_.speed = opt_.speed;
     if (to_ <= from_) {
-        return make_error(Errc::BadValue, 0,
-                          fmt::format("the range {:.3f} s .. {:.3f} s is empty",
-                                      double(from_ - si.start_us) / 1e6,
-                                      double(to_ - si.start_us) / 1e6));
+        return make_error(
+            Errc::BadValue, 0,
+            fmt::format("the range {:.3f} s .. {:.3f} s is empty",
+                        double(from_ - si.start_us) / 1e6, double(to_ - si.start_us) / 1e6));
     }
     if (auto ok = check_render_options(opt_); !ok) {
         return ok.error();
@@ -507,9 +504,9 @@ Result<RenderResult> Renderer::run() {
             for (int id : all) {
                 ids += (ids.empty() ? "" : ", ") + std::to_string(id);
             }
-            return make_error(Errc::BadValue, 0,
-                              fmt::format("no display {} in the session (displays: {})",
-                                          *opt_.display, ids));
+            return make_error(
+                Errc::BadValue, 0,
+                fmt::format("no display {} in the session (displays: {})", *opt_.display, ids));
         }
         shown = {*opt_.display};
     }
@@ -677,7 +674,9 @@ Result<RenderResult> Renderer::run() {
 }  // namespace
 
 Result<void> check_render_options(const RenderOptions& o) {
-    const auto bad = [](std::string text) { return make_error(Errc::BadValue, 0, std::move(text)); };
+    const auto bad = [](std::string text) {
+        return make_error(Errc::BadValue, 0, std::move(text));
+    };
     if (o.output.empty() && o.frames_dir.empty() && o.contact_sheet.empty()) {
         return bad("nothing to write: no video, frames or contact sheet");
     }
@@ -694,8 +693,9 @@ Result<void> check_render_options(const RenderOptions& o) {
         return bad("max idle must be 0 (off) or more seconds");
     }
     if (o.split_on_resize && o.video.size.width != 0) {
-        return bad("a fixed output size and a new file per size (split on resize) exclude each "
-                   "other");
+        return bad(
+            "a fixed output size and a new file per size (split on resize) exclude each "
+            "other");
     }
     if (o.split_on_resize && o.output.empty()) {
         return bad("split on resize needs a video output");
@@ -733,7 +733,8 @@ Result<RenderResult> render_session(const log::SessionLogReader& reader,
 
 std::string split_part_path(const std::string& path, int n) {
     const std::filesystem::path p(path);
-    return (p.parent_path() / (p.stem().string() + "-" + std::to_string(n) + p.extension().string()))
+    return (p.parent_path() /
+            (p.stem().string() + "-" + std::to_string(n) + p.extension().string()))
         .string();
 }
 

@@ -59,18 +59,18 @@ struct RenderedVideo {
 struct RenderResult {
     std::vector<RenderedVideo> videos;  // one, or one per size with split_on_resize
     VideoCodec codec = VideoCodec::Auto;
-    std::optional<SinkStats> frames;    // PNG frames, when asked for
-    std::string contact_sheet;          // path, when written
+    std::optional<SinkStats> frames;  // PNG frames, when asked for
+    std::string contact_sheet;        // path, when written
     uint32_t sheet_frames = 0;
-    std::vector<int> displays;          // display channels shown, left to right
+    std::vector<int> displays;  // display channels shown, left to right
     int64_t session_start_us = 0;
-    int64_t from_us = 0;                // the range rendered (to_us: where it stopped)
+    int64_t from_us = 0;  // the range rendered (to_us: where it stopped)
     int64_t to_us = 0;
     double speed = 1;
     bool interrupted = false;
-    uint64_t states = 0;                // screen states pushed
-    uint64_t states_unsure = 0;         // of which had possibly wrong pixels
-    bool audio = false;                 // an audio track was written
+    uint64_t states = 0;         // screen states pushed
+    uint64_t states_unsure = 0;  // of which had possibly wrong pixels
+    bool audio = false;          // an audio track was written
     uint64_t audio_packets = 0;
     uint64_t replay_issues = 0;         // see `spicetap replay --stats`
     std::vector<std::string> warnings;  // audio trouble, ...

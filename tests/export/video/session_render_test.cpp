@@ -131,13 +131,12 @@ codec::DecodedImage through_420(const codec::DecodedImage& picture) {
                    std::streamsize(picture.pixels.size()));
     }
     const std::string size = fmt::format("{}x{}", picture.width, picture.height);
-    auto r = run_command(
-        "ffmpeg -v error -f rawvideo -pix_fmt bgra -s " + size + " -i " +
-        shell_quote(raw.string()) +
-        " -vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-        "scale=in_color_matrix=bt709:in_range=tv -f rawvideo -pix_fmt bgra -");
-    auto img = codec::DecodedImage::allocate(picture.width, picture.height,
-                                             codec::PixelFormat::Xrgb32);
+    auto r = run_command("ffmpeg -v error -f rawvideo -pix_fmt bgra -s " + size + " -i " +
+                         shell_quote(raw.string()) +
+                         " -vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+                         "scale=in_color_matrix=bt709:in_range=tv -f rawvideo -pix_fmt bgra -");
+    auto img =
+        codec::DecodedImage::allocate(picture.width, picture.height, codec::PixelFormat::Xrgb32);
     if (r.exit_code != 0 || r.out.size() != img.pixels.size()) {
         return {};
     }
@@ -148,12 +147,12 @@ codec::DecodedImage through_420(const codec::DecodedImage& picture) {
 // `spicetap screenshot LOG --at T --display N --cursor` as BGRA (it exits 1 when pixels are
 // unsure; the picture is written all the same).
 codec::DecodedImage screenshot(const Imported& s, double t, int display, uint32_t w, uint32_t h) {
-    const fs::path png = work_dir() / fmt::format("shot-{}-{:.3f}-{}.png",
-                                                  s.log.stem().string(), t, display);
+    const fs::path png =
+        work_dir() / fmt::format("shot-{}-{:.3f}-{}.png", s.log.stem().string(), t, display);
     run_command(shell_quote(test::spicetap_bin().string()) + " screenshot " +
-                    shell_quote(s.log.string()) + fmt::format(" --at {:.3f} --display {}", t,
-                                                              display) +
-                    " --cursor -q -o " + shell_quote(png.string()),
+                    shell_quote(s.log.string()) +
+                    fmt::format(" --at {:.3f} --display {}", t, display) + " --cursor -q -o " +
+                    shell_quote(png.string()),
                 true);
     return read_png_bgra(png, w, h);
 }
@@ -183,7 +182,7 @@ std::vector<double> quiet_times(const Imported& s, int id, size_t n, double sett
             changes.push_back(double((*replay)->now_us() - s.start_us) / 1e6);
         }
     }
-    changes.push_back(s.duration_s() + settle);  // the end bounds the last quiet stretch
+    changes.push_back(s.duration_s() + settle);    // the end bounds the last quiet stretch
     std::vector<std::pair<double, double>> quiet;  // [from, to] of each still stretch
     for (size_t i = 0; i + 1 < changes.size(); ++i) {
         const double a = changes[i] + settle, b = changes[i + 1] - settle;
@@ -200,14 +199,15 @@ std::vector<double> quiet_times(const Imported& s, int id, size_t n, double sett
         const double target = s.duration_s() * (double(k) + 0.5) / double(n);
         auto best = std::min_element(quiet.begin(), quiet.end(), [&](auto& x, auto& y) {
             const auto dist = [&](auto& q) {
-                return target < q.first ? q.first - target : target > q.second ? target - q.second
-                                                                               : 0.0;
+                return target < q.first    ? q.first - target
+                       : target > q.second ? target - q.second
+                                           : 0.0;
             };
             return dist(x) < dist(y);
         });
         const double t = std::clamp(target, best->first, best->second);
-        if (std::find_if(out.begin(), out.end(), [&](double v) { return std::abs(v - t) < 0.05; }) ==
-            out.end()) {
+        if (std::find_if(out.begin(), out.end(),
+                         [&](double v) { return std::abs(v - t) < 0.05; }) == out.end()) {
             out.push_back(t);
         }
     }
@@ -253,7 +253,7 @@ constexpr ContainerCase kContainers[] = {
 
 // Scenarios with and without playback, with a stream, lossless pictures and lossy ones.
 const std::vector<std::string> kScenarios = {"lossless-glz", "stream-h264", "audio-opus",
-                                             "audio-pcm", "everything", "cursor"};
+                                             "audio-pcm",    "everything",  "cursor"};
 
 }  // namespace
 
@@ -508,8 +508,7 @@ TEST_CASE("render: resize, several monitors and a capture with gaps export", "[r
         const Json probe = test::ffprobe(out.string());
         CHECK(test::streams_of(probe, "video").size() == 1);
         CHECK(format_duration(probe) > 1);
-        CHECK(run_command("ffmpeg -v error -xerror -i " + shell_quote(out.string()) +
-                          " -f null -")
+        CHECK(run_command("ffmpeg -v error -xerror -i " + shell_quote(out.string()) + " -f null -")
                   .exit_code == 0);
     }
 }
@@ -522,10 +521,10 @@ TEST_CASE("render: --max-idle, --frames and --contact-sheet", "[render]") {
     const fs::path out = work_dir() / "idle.mp4";
     const fs::path frames = work_dir() / "frames";
     const fs::path sheet = work_dir() / "sheet.png";
-    const auto r = render(s.log, out,
-                          "--max-idle 0.5 --frames " + shell_quote(frames.string()) +
-                              " --contact-sheet " + shell_quote(sheet.string()) +
-                              " --grid 3x2 --preset ultrafast --json");
+    const auto r =
+        render(s.log, out,
+               "--max-idle 0.5 --frames " + shell_quote(frames.string()) + " --contact-sheet " +
+                   shell_quote(sheet.string()) + " --grid 3x2 --preset ultrafast --json");
     INFO(r.out);
     CHECK(r.exit_code <= 1);
     const Json probe = test::ffprobe(out.string());
@@ -605,8 +604,8 @@ TEST_CASE("render: a fragmented MP4 copied mid-export plays; Ctrl-C leaves a pla
         CHECK(format_duration(probe) > 1);
         // Decodes without an error up to where the copy ends (a fragment cut in the middle is
         // dropped by the demuxer, not decoded as garbage).
-        const auto frames = run_command("ffmpeg -v error -i " + shell_quote(snap.string()) +
-                                        " -f null - 2>&1");
+        const auto frames =
+            run_command("ffmpeg -v error -i " + shell_quote(snap.string()) + " -f null - 2>&1");
         INFO(frames.out);
         CHECK(frames.exit_code == 0);
         CHECK(test::have_program("chromium"));
@@ -617,11 +616,10 @@ TEST_CASE("render: a fragmented MP4 copied mid-export plays; Ctrl-C leaves a pla
     SECTION("SIGINT during the export: exit 130, the file holds what was done") {
         test::TempDir dir;
         const fs::path out = dir / "interrupted.mp4";
-        const std::string cmd =
-            shell_quote(test::spicetap_bin().string()) + " render " + shell_quote(s.log.string()) +
-            " -o " + shell_quote(out.string()) +
-            " --speed 0.1 --cfr --fps 60 --preset slower --json > " +
-            shell_quote((dir / "progress.jsonl").string()) + " 2>&1";
+        const std::string cmd = shell_quote(test::spicetap_bin().string()) + " render " +
+                                shell_quote(s.log.string()) + " -o " + shell_quote(out.string()) +
+                                " --speed 0.1 --cfr --fps 60 --preset slower --json > " +
+                                shell_quote((dir / "progress.jsonl").string()) + " 2>&1";
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
@@ -647,8 +645,7 @@ TEST_CASE("render: a fragmented MP4 copied mid-export plays; Ctrl-C leaves a pla
         REQUIRE(test::streams_of(probe, "video").size() == 1);
         CHECK(format_duration(probe) > 0);
         CHECK(format_duration(probe) < s.duration_s() * 10);
-        CHECK(run_command("ffmpeg -v error -xerror -i " + shell_quote(out.string()) +
-                          " -f null -")
+        CHECK(run_command("ffmpeg -v error -xerror -i " + shell_quote(out.string()) + " -f null -")
                   .exit_code == 0);
     }
 }
@@ -663,7 +660,8 @@ TEST_CASE("render: bad options are usage errors", "[render]") {
     for (const std::string args :
          {"-o x.avi", "-o x.webm --codec h264", "-o x.mp4 --fps 0", "-o x.mp4 --speed 0",
           "-o x.mp4 --size 641x480", "-o x.mp4 --size 640x480 --split-on-resize",
-          "-o x.mkv --fragmented", "", "-o x.mp4 --from 5 --to 2", "-o x.mp4 --grid 0x3 "
+          "-o x.mkv --fragmented", "", "-o x.mp4 --from 5 --to 2",
+          "-o x.mp4 --grid 0x3 "
           "--contact-sheet s.png"}) {
         DYNAMIC_SECTION(args) {
             const auto r = run_command("cd " + shell_quote(work_dir().path().string()) + " && " +
