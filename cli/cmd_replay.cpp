@@ -1,8 +1,11 @@
-// spicetap replay LOG [--stats] [--json] [--to T]
+// spicetap replay LOG [--stats] [--json] [--to T] [--speed X]
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "capture/import/log_source.h"
 #include "capture/log/session_log.h"
@@ -19,8 +22,34 @@ struct ReplayArgs {
     std::string to = "end";
     bool stats = false;
     bool json = false;
+    double speed = 0;
     size_t max_issues = 50;
 };
+
+// Applies everything up to t_us; with speed > 0, no faster than `speed` times the session's own
+// pace (a message captured s seconds after the start is applied s / speed seconds after ours).
+Result<void> replay_paced(replay::SessionReplay& r, int64_t t_us, double speed) {
+    if (speed <= 0) {
+        return r.run_until(t_us);
+    }
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point wall0 = Clock::now();
+    const int64_t t0 = r.now_us();
+    // Steps of at most 10 ms of session time keep the pacing smooth without a sleep per message.
+    const int64_t slice = std::max<int64_t>(1000, int64_t(10000 * speed));
+    for (int64_t t = t0; t < t_us;) {
+        t = std::min(t_us, t + slice);
+        if (auto ok = r.run_until(t); !ok) {
+            return ok;
+        }
+        const auto due = wall0 + std::chrono::microseconds(int64_t(double(t - t0) / speed));
+        std::this_thread::sleep_until(due);
+        if (r.at_end() && t >= r.end_us()) {
+            break;
+        }
+    }
+    return r.run_until(t_us);
+}
 
 int run_replay(const ReplayArgs& a) {
     auto source = capture::LogSource::open(a.input, tool_version());
@@ -43,14 +72,23 @@ int run_replay(const ReplayArgs& a) {
         if (!replay) {
             return report_error(replay.error());
         }
-        if (auto ok = (*replay)->run_until(*t); !ok) {
+        const auto wall0 = std::chrono::steady_clock::now();
+        if (auto ok = replay_paced(**replay, *t, a.speed); !ok) {
             return report_error(ok.error());
         }
+        const double wall_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
         const replay::ReplayReport report = (*replay)->report();
         if (a.json) {
             fmt::print("{}", replay::format_report_json(report));
         } else if (a.stats) {
             fmt::print("{}", replay::format_report_text(report, a.max_issues));
+            const double session_s = double(report.replayed_to_us - report.start_us) / 1e6;
+            const replay::CheckpointStats cp = (*replay)->checkpoint_stats();
+            fmt::print("wall time       {:.3f} s ({:.0f}x real time), {} checkpoints ({:.1f} MiB "
+                       "compressed)\n",
+                       wall_s, wall_s > 0 ? session_s / wall_s : 0.0, cp.count,
+                       double(cp.memory_bytes + cp.spilled_bytes) / (1024.0 * 1024.0));
         } else {
             const uint64_t n = report.stats.applied + report.stats.failed;
             fmt::print("{}: {} display messages, {} applied exactly, {} issues\n",
@@ -78,6 +116,10 @@ void register_replay(CLI::App& app, CommandList& commands) {
     sub->add_option("--to", args->to, "stop at this time (as screenshot --at)")
         ->capture_default_str();
     sub->add_option("--max-issues", args->max_issues, "issues listed by --stats")
+        ->capture_default_str();
+    sub->add_option("--speed", args->speed,
+                    "replay at this multiple of the session's own pace (0: as fast as possible)")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     sub->footer("Exits 1 when anything could not be applied exactly.");
     commands.add(sub, [args] { return run_replay(*args); });

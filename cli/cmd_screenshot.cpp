@@ -1,8 +1,9 @@
-// spicetap screenshot LOG --at T -o OUT.png [--display N]
+// spicetap screenshot LOG --at T -o OUT.png [--display N] [--cursor]
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 
 #include "capture/import/log_source.h"
 #include "capture/log/session_log.h"
@@ -19,6 +20,7 @@ struct ScreenshotArgs {
     std::string at = "end";
     std::string output;
     int display = 0;
+    bool cursor = false;
     bool quiet = false;
 };
 
@@ -46,15 +48,16 @@ int run_screenshot(const ScreenshotArgs& a) {
     if (!replay) {
         return report_error(replay.error());
     }
-    if (auto ok = (*replay)->run_until(*t); !ok) {
+    if (auto ok = (*replay)->seek(*t); !ok) {
         return report_error(ok.error());
     }
-    const canvas::Surface* primary = (*replay)->primary(a.display);
-    if (!primary) {
+    const std::optional<canvas::Surface> frame = (*replay)->frame(a.display, a.cursor);
+    if (!frame) {
         fmt::print(stderr, "spicetap: display {} has no primary surface at {:.3f} s\n", a.display,
                    double(*t - si.start_us) / 1e6);
         return kExitData;
     }
+    const canvas::Surface* primary = &*frame;
     if (auto ok = canvas::write_png(*primary, a.output); !ok) {
         fmt::print(stderr, "spicetap: {}: {}\n", a.output, ok.error().what);
         return kExitEnvironment;
@@ -64,6 +67,14 @@ int run_screenshot(const ScreenshotArgs& a) {
     if (!a.quiet) {
         fmt::print("{}: display {} at {:.3f} s, {}x{}", a.output, a.display,
                    double(*t - si.start_us) / 1e6, primary->width(), primary->height());
+        if (a.cursor) {
+            const auto c = (*replay)->cursor(a.display);
+            if (c && c->visible) {
+                fmt::print(", cursor at {},{}", c->position.x, c->position.y);
+            } else {
+                fmt::print(", no cursor shown");
+            }
+        }
         if (unsure.empty()) {
             fmt::print(", exact\n");
         } else {
@@ -91,6 +102,8 @@ void register_screenshot(CLI::App& app, CommandList& commands) {
         ->capture_default_str();
     sub->add_option("-o,--output", args->output, "PNG file to write")->required();
     sub->add_option("--display", args->display, "display channel id")->capture_default_str();
+    sub->add_flag("--cursor", args->cursor,
+                  "draw the mouse cursor (shape, position and visibility from the cursor channel)");
     sub->add_flag("-q,--quiet", args->quiet, "print nothing on success");
     sub->footer("Exits 1 (after writing the PNG) when part of the picture is possibly wrong.");
     commands.add(sub, [args] { return run_screenshot(*args); });

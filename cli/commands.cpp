@@ -52,6 +52,7 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_replay(app, commands);
     register_timeline(app, commands);
     register_report(app, commands);
+    register_render(app, commands);
 }
 
 }  // namespace spicetap::cli

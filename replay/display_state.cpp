@@ -68,6 +68,9 @@ struct DisplayState::Stream {
     uint32_t surface_id = 0;
     uint8_t flags = 0;
     uint8_t codec = 0;
+    uint32_t width = 0;  // stream_width / stream_height, to rebuild the decoder
+    uint32_t height = 0;
+    std::vector<size_t> frame_events;  // frames fed since STREAM_CREATE (not for MJPEG)
     canvas::Rect dest;
     canvas::Clip clip;
     std::unique_ptr<codec::VideoStreamDecoder> decoder;
@@ -156,9 +159,14 @@ bool DisplayState::finish_draw(const MessageContext& ctx, uint32_t surface_id,
     }
     dest->unsure.add(inherited);
     if (primary_ && *primary_ == surface_id && !damage.empty()) {
-        rec_.primary_changed(ctx);
+        primary_touched(ctx);
     }
     return inherited.empty();
+}
+
+void DisplayState::primary_touched(const MessageContext& ctx) {
+    ++primary_version_;
+    rec_.primary_changed(ctx);
 }
 
 // ---- draw commands ---------------------------------------------------------------------
@@ -461,6 +469,7 @@ bool DisplayState::surface_create(const display::SurfaceCreate& m, const Message
         }
         surfaces_.erase(*primary_);
         primary_.reset();
+        ++primary_version_;
     }
     auto s = canvas::Surface::create(m.surface_id, m.width, m.height,
                                      static_cast<canvas::SurfaceFormat>(m.format));
@@ -474,7 +483,7 @@ bool DisplayState::surface_create(const display::SurfaceCreate& m, const Message
     surfaces_.emplace(m.surface_id, SurfaceSlot{std::move(*s), {}});
     if (primary) {
         primary_ = m.surface_id;
-        rec_.primary_changed(ctx);
+        primary_touched(ctx);
     }
     return true;
 }
@@ -483,6 +492,7 @@ bool DisplayState::surface_destroy(const display::SurfaceDestroy& m, const Messa
     // An unknown surface is not a problem for spice-gtk either.
     if (primary_ && *primary_ == m.surface_id) {
         primary_.reset();
+        ++primary_version_;
         mark_ = false;
     }
     surfaces_.erase(m.surface_id);
@@ -502,6 +512,8 @@ bool DisplayState::stream_create(const display::StreamCreate& m, const MessageCo
     st->surface_id = m.surface_id;
     st->flags = m.flags;
     st->codec = m.codec_type;
+    st->width = m.stream_width;
+    st->height = m.stream_height;
     st->dest = to_rect(m.dest);
     st->clip = to_clip(m.clip);
     auto dec = codec::VideoStreamDecoder::create(m.codec_type, m.stream_width, m.stream_height);
@@ -539,6 +551,10 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
     if (!st.decoder) {
         return fail_draw(ctx, st.surface_id, dest, st.clip, "undecodable_frame",
                          fmt::format("stream {}: {}", id, st.broken));
+    }
+    if (st.codec != uint8_t(codec::VideoCodec::Mjpeg) &&
+        (st.frame_events.empty() || st.frame_events.back() != ctx.event)) {
+        st.frame_events.push_back(ctx.event);
     }
     auto frames = st.decoder->push(data, mm_time);
     if (!frames) {
@@ -585,7 +601,7 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
             s->unsure.subtract(damage);
         }
         if (primary_ && *primary_ == st.surface_id && !damage.empty()) {
-            rec_.primary_changed(ctx);
+            primary_touched(ctx);
         }
     }
     return exact;
@@ -647,7 +663,7 @@ bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext
                     if (fresh) {
                         p->surface = std::move(*fresh);
                         p->unsure.clear();
-                        rec_.primary_changed(ctx);
+                        primary_touched(ctx);
                     }
                 }
                 palettes_.clear();
@@ -703,6 +719,299 @@ bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext
             }
         },
         msg);
+}
+
+// ---- checkpoints ---------------------------------------------------------------------
+
+namespace {
+
+void save_rect(StateWriter& w, const canvas::Rect& r) {
+    w.i32(r.left);
+    w.i32(r.top);
+    w.i32(r.right);
+    w.i32(r.bottom);
+}
+
+canvas::Rect load_rect(ByteReader& r) {
+    canvas::Rect out;
+    out.left = r.i32();
+    out.top = r.i32();
+    out.right = r.i32();
+    out.bottom = r.i32();
+    return out;
+}
+
+void save_rects(StateWriter& w, const std::vector<canvas::Rect>& rects) {
+    w.u64(rects.size());
+    for (const canvas::Rect& r : rects) {
+        save_rect(w, r);
+    }
+}
+
+std::vector<canvas::Rect> load_rects(ByteReader& r) {
+    const uint64_t n = r.u64();
+    std::vector<canvas::Rect> out;
+    if (n > r.remaining() / 16) {
+        r.fail();
+        return out;
+    }
+    out.reserve(size_t(n));
+    for (uint64_t i = 0; i < n; ++i) {
+        out.push_back(load_rect(r));
+    }
+    return out;
+}
+
+void save_clip(StateWriter& w, const canvas::Clip& clip) {
+    w.u8(clip ? 1 : 0);
+    if (clip) {
+        save_rects(w, *clip);
+    }
+}
+
+canvas::Clip load_clip(ByteReader& r) {
+    if (r.u8() == 0) {
+        return std::nullopt;
+    }
+    return load_rects(r);
+}
+
+void save_stats(StateWriter& w, const ReplayStats& s) {
+    for (uint64_t v : {s.messages, s.server_messages, s.applied, s.failed, s.base_messages,
+                       s.sub_messages, s.marks, s.screen_updates, s.draws, s.stream_frames,
+                       s.streams, s.capture_gaps, s.cursor_messages, s.cursor_failed,
+                       uint64_t(s.walked_us), uint64_t(s.exact_us)}) {
+        w.u64(v);
+    }
+    auto counts = [&](const std::map<std::string, uint64_t>& m) {
+        w.u64(m.size());
+        for (const auto& [k, v] : m) {
+            w.str(k);
+            w.u64(v);
+        }
+    };
+    counts(s.draws_by_type);
+    counts(s.issues_by_kind);
+    w.u64(s.images_by_codec.size());
+    for (const auto& [k, c] : s.images_by_codec) {
+        w.str(k);
+        w.u64(c.images);
+        w.u64(c.failures);
+        w.u64(c.pixels);
+        w.u64(c.bytes);
+        w.f64(c.decode_ms);
+    }
+}
+
+void load_stats(ByteReader& r, ReplayStats& s) {
+    for (uint64_t* v : {&s.messages, &s.server_messages, &s.applied, &s.failed, &s.base_messages,
+                        &s.sub_messages, &s.marks, &s.screen_updates, &s.draws, &s.stream_frames,
+                        &s.streams, &s.capture_gaps, &s.cursor_messages, &s.cursor_failed}) {
+        *v = r.u64();
+    }
+    s.walked_us = int64_t(r.u64());
+    s.exact_us = int64_t(r.u64());
+    auto counts = [&](std::map<std::string, uint64_t>& m) {
+        m.clear();
+        const uint64_t n = r.u64();
+        for (uint64_t i = 0; i < n && r.ok(); ++i) {
+            std::string k = read_str(r);
+            m[k] = r.u64();
+        }
+    };
+    counts(s.draws_by_type);
+    counts(s.issues_by_kind);
+    s.images_by_codec.clear();
+    const uint64_t n = r.u64();
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        CodecStats& c = s.images_by_codec[read_str(r)];
+        c.images = r.u64();
+        c.failures = r.u64();
+        c.pixels = r.u64();
+        c.bytes = r.u64();
+        c.decode_ms = read_f64(r);
+    }
+}
+
+}  // namespace
+
+void ReplayRecorder::restart() {
+    if (issues.size() > longest_.size()) {
+        longest_ = issues;
+    }
+    issues.clear();
+    stats = {};
+    last_update_us_.reset();
+}
+
+void ReplayRecorder::save(StateWriter& w) const {
+    save_stats(w, stats);
+    w.u64(issues.size());
+    w.u8(last_update_us_ ? 1 : 0);
+    w.i64(last_update_us_.value_or(0));
+}
+
+Result<void> ReplayRecorder::load(ByteReader& r) {
+    load_stats(r, stats);
+    const uint64_t count = r.u64();
+    const bool has_update = r.u8() != 0;
+    const int64_t update = r.i64();
+    if (!r.ok()) {
+        return r.error("checkpoint: replay statistics");
+    }
+    last_update_us_ = has_update ? std::optional<int64_t>(update) : std::nullopt;
+    if (issues.size() > longest_.size()) {
+        longest_ = issues;
+    }
+    if (count > longest_.size()) {
+        return make_error(Errc::Corrupt, 0, "checkpoint: issues that were never recorded");
+    }
+    issues.assign(longest_.begin(), longest_.begin() + ptrdiff_t(count));
+    return {};
+}
+
+void DisplayState::save(StateWriter& w) const {
+    w.u64(surfaces_.size());
+    for (const auto& [id, s] : surfaces_) {
+        const canvas::Surface& sf = s.surface;
+        w.u32(id);
+        w.u32(uint32_t(sf.format()));
+        w.u32(sf.width());
+        w.u32(sf.height());
+        w.blob(ByteView(sf.row(0), sf.stride() * sf.height()));
+        save_rects(w, s.unsure.rects());
+    }
+    w.u8(primary_ ? 1 : 0);
+    w.u32(primary_.value_or(0));
+    const std::vector<codec::PaletteHandle> palettes = palettes_.save();
+    w.u64(palettes.size());
+    for (const codec::PaletteHandle& p : palettes) {
+        w.u64(p->unique);
+        w.u64(p->entries.size());
+        for (uint32_t e : p->entries) {
+            w.u32(e);
+        }
+    }
+    w.u64(streams_.size());
+    for (const auto& [id, st] : streams_) {
+        w.u32(id);
+        w.u32(st->surface_id);
+        w.u8(st->flags);
+        w.u8(st->codec);
+        w.u32(st->width);
+        w.u32(st->height);
+        save_rect(w, st->dest);
+        save_clip(w, st->clip);
+        w.str(st->broken);
+        w.u8(st->damaged ? 1 : 0);
+        w.u8(st->decoder ? 1 : 0);
+        w.u64(st->frame_events.size());
+        for (size_t e : st->frame_events) {
+            w.u64(e);
+        }
+    }
+    w.u64(monitors_.size());
+    for (const display::Head& h : monitors_) {
+        for (uint32_t v : {h.monitor_id, h.surface_id, h.width, h.height, h.x, h.y, h.flags}) {
+            w.u32(v);
+        }
+    }
+    w.u8(mark_ ? 1 : 0);
+}
+
+Result<void> DisplayState::load(ByteReader& r, const Refeed& refeed) {
+    surfaces_.clear();
+    streams_.clear();
+    const uint64_t n_surfaces = r.u64();
+    for (uint64_t i = 0; i < n_surfaces && r.ok(); ++i) {
+        const uint32_t id = r.u32();
+        const auto format = static_cast<canvas::SurfaceFormat>(r.u32());
+        const uint32_t width = r.u32();
+        const uint32_t height = r.u32();
+        const ByteView pixels = read_blob(r);
+        std::vector<canvas::Rect> unsure = load_rects(r);
+        if (!r.ok()) {
+            break;
+        }
+        auto sf = canvas::Surface::create(id, width, height, format);
+        if (!sf) {
+            return sf.error();
+        }
+        if (pixels.size() != sf->stride() * height) {
+            return make_error(Errc::Corrupt, 0, "checkpoint: surface size");
+        }
+        std::memcpy(sf->row(0), pixels.data(), pixels.size());
+        surfaces_.emplace(id, SurfaceSlot{std::move(*sf), PixelRegion::from_rects(unsure)});
+    }
+    const bool has_primary = r.u8() != 0;
+    const uint32_t primary = r.u32();
+    primary_ = has_primary ? std::optional<uint32_t>(primary) : std::nullopt;
+    std::vector<codec::PaletteHandle> palettes;
+    const uint64_t n_palettes = r.u64();
+    for (uint64_t i = 0; i < n_palettes && r.ok(); ++i) {
+        auto p = std::make_shared<codec::Palette>();
+        p->unique = r.u64();
+        const uint64_t n = r.u64();
+        if (n > r.remaining() / 4) {
+            r.fail();
+            break;
+        }
+        p->entries.resize(size_t(n));
+        for (uint32_t& e : p->entries) {
+            e = r.u32();
+        }
+        palettes.push_back(std::move(p));
+    }
+    palettes_.restore(palettes);
+    const uint64_t n_streams = r.u64();
+    for (uint64_t i = 0; i < n_streams && r.ok(); ++i) {
+        const uint32_t id = r.u32();
+        auto st = std::make_unique<Stream>();
+        st->surface_id = r.u32();
+        st->flags = r.u8();
+        st->codec = r.u8();
+        st->width = r.u32();
+        st->height = r.u32();
+        st->dest = load_rect(r);
+        st->clip = load_clip(r);
+        st->broken = read_str(r);
+        st->damaged = r.u8() != 0;
+        const bool has_decoder = r.u8() != 0;
+        const uint64_t n_events = r.u64();
+        if (n_events > r.remaining() / 8) {
+            r.fail();
+            break;
+        }
+        for (uint64_t k = 0; k < n_events; ++k) {
+            st->frame_events.push_back(size_t(r.u64()));
+        }
+        if (has_decoder && r.ok()) {
+            auto dec = codec::VideoStreamDecoder::create(st->codec, st->width, st->height);
+            if (!dec) {
+                return dec.error();
+            }
+            if (auto ok = refeed(id, st->frame_events, **dec); !ok) {
+                return ok.error();
+            }
+            st->decoder = std::move(*dec);
+        }
+        streams_.emplace(id, std::move(st));
+    }
+    monitors_.clear();
+    const uint64_t n_heads = r.u64();
+    for (uint64_t i = 0; i < n_heads && r.ok(); ++i) {
+        display::Head h;
+        for (uint32_t* v : {&h.monitor_id, &h.surface_id, &h.width, &h.height, &h.x, &h.y,
+                            &h.flags}) {
+            *v = r.u32();
+        }
+        monitors_.push_back(h);
+    }
+    mark_ = r.u8() != 0;
+    if (!r.ok()) {
+        return r.error("checkpoint: display channel state");
+    }
+    return {};
 }
 
 }  // namespace spicetap::replay

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "decode/codec/palette_cache.h"
 #include "decode/codec/video_stream_decoder.h"
 #include "replay/canvas/surface.h"
+#include "replay/checkpoint.h"
 #include "replay/image_source.h"
 #include "replay/region.h"
 #include "replay/replay_report.h"
@@ -27,6 +29,7 @@ struct MessageContext {
     int64_t connection = 0;
     int channel_id = -1;
     uint16_t msg_type = 0;
+    size_t event = 0;  // index of the message in the replay's event list
 };
 
 // Collects statistics and issues for the whole replay.
@@ -40,8 +43,17 @@ public:
     std::vector<ReplayIssue> issues;
     size_t max_issues = 100000;  // beyond this only the per-kind counts grow
 
+    // Checkpoints. Issues are not copied into each checkpoint: the replay is deterministic, so
+    // the issues up to a checkpoint are a prefix of the longest list ever recorded, which is
+    // kept aside when a seek goes back.
+    void save(StateWriter& w) const;
+    Result<void> load(ByteReader& r);
+    // Back to the start of the session (the issues seen so far are kept aside).
+    void restart();
+
 private:
     std::optional<int64_t> last_update_us_;
+    std::vector<ReplayIssue> longest_;
 };
 
 class DisplayState {
@@ -72,7 +84,19 @@ public:
 
     const std::vector<channels::display::Head>& monitors() const { return monitors_; }
 
+    // Grows whenever the primary surface's pixels may have changed, or it came or went: a
+    // consumer that saw version v and sees v again knows the screen is unchanged.
+    uint64_t primary_version() const { return primary_version_; }
+
     size_t stream_count() const { return streams_.size(); }
+
+    // Checkpoints: the whole channel state as bytes, and back. A live stream's decoder cannot be
+    // copied; `refeed` rebuilds it from the frames it was given since STREAM_CREATE (event
+    // indices; none for MJPEG, whose frames are independent JPEGs).
+    using Refeed = std::function<Result<void>(uint32_t stream_id, const std::vector<size_t>& events,
+                                              codec::VideoStreamDecoder& decoder)>;
+    void save(StateWriter& w) const;
+    Result<void> load(ByteReader& r, const Refeed& refeed);
 
 private:
     struct SurfaceSlot {
@@ -82,6 +106,7 @@ private:
     struct Stream;
 
     SurfaceSlot* slot(uint32_t id);
+    void primary_touched(const MessageContext& ctx);
     ImageSource::SurfaceLookup lookup() const;
 
     // Shared epilogue of every draw: bookkeeping of damage and of the unsure region.
@@ -112,6 +137,7 @@ private:
     std::map<uint32_t, std::unique_ptr<Stream>> streams_;
     std::vector<channels::display::Head> monitors_;
     bool mark_ = false;
+    uint64_t primary_version_ = 0;
 };
 
 }  // namespace spicetap::replay

@@ -61,6 +61,12 @@ void ImageSource::configure(uint64_t cache_pixels, uint32_t glz_window_pixels) {
     window_.set_window_size(glz_window_pixels);
 }
 
+void ImageSource::restart() {
+    cache_.clear();
+    window_.clear();
+    lost_.clear();
+}
+
 Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
                                                codec::PaletteCache& palettes,
                                                ImageFailure& failure) {
@@ -364,6 +370,135 @@ std::optional<ResolvedImage> ImageSource::resolve_mask(const display::Image& img
             failure.text = fmt::format("mask of image type {}", type_key(type));
             return std::nullopt;
     }
+}
+
+// ---- checkpoints ---------------------------------------------------------------------
+
+void ImageSource::save(StateWriter& w) const {
+    const codec::ImageCache::Saved cache = cache_.save();
+    w.u64(cache.capacity);
+    for (uint64_t v : {cache.stats.puts, cache.stats.hits, cache.stats.misses,
+                       cache.stats.evictions}) {
+        w.u64(v);
+    }
+    w.u64(cache.items.size());
+    for (const codec::ImageCache::Saved::Item& item : cache.items) {
+        const codec::DecodedImage& img = *item.image;
+        w.u64(item.id);
+        w.u8(item.lossy ? 1 : 0);
+        w.u32(item.refs);
+        w.u32(img.width);
+        w.u32(img.height);
+        w.u8(uint8_t(img.format));
+        w.u64(img.stride);
+        w.blob(img.pixels);
+    }
+    const codec::GlzWindow::Saved glz = window_.save();
+    w.u32(glz.window_size);
+    w.u8(glz.tail ? 1 : 0);
+    w.u64(glz.tail.value_or(0));
+    w.u64(glz.released_below);
+    w.u64(glz.capped_below);
+    w.u64(glz.images.size());
+    for (const codec::GlzImage* img : glz.images) {
+        w.u64(img->id);
+        w.u32(img->win_head_dist);
+        w.u8(uint8_t(img->type));
+        w.u32(img->width);
+        w.u32(img->height);
+        w.u8(img->top_down ? 1 : 0);
+        w.blob(ByteView(reinterpret_cast<const uint8_t*>(img->pixels.data()),
+                        img->pixels.size() * 4));
+    }
+    w.u64(lost_.size());
+    for (const auto& [id, why] : lost_) {
+        w.u64(id);
+        w.str(why);
+    }
+    w.u64(stats_.size());
+    for (const auto& [k, c] : stats_) {
+        w.str(k);
+        w.u64(c.images);
+        w.u64(c.failures);
+        w.u64(c.pixels);
+        w.u64(c.bytes);
+        w.f64(c.decode_ms);
+    }
+}
+
+Result<void> ImageSource::load(ByteReader& r) {
+    codec::ImageCache::Saved cache;
+    cache.capacity = r.u64();
+    for (uint64_t* v : {&cache.stats.puts, &cache.stats.hits, &cache.stats.misses,
+                        &cache.stats.evictions}) {
+        *v = r.u64();
+    }
+    const uint64_t n_items = r.u64();
+    for (uint64_t i = 0; i < n_items && r.ok(); ++i) {
+        codec::ImageCache::Saved::Item item;
+        item.id = r.u64();
+        item.lossy = r.u8() != 0;
+        item.refs = r.u32();
+        auto img = std::make_shared<codec::DecodedImage>();
+        img->width = r.u32();
+        img->height = r.u32();
+        img->format = static_cast<codec::PixelFormat>(r.u8());
+        img->stride = size_t(r.u64());
+        const ByteView px = read_blob(r);
+        if (!r.ok() || px.size() != img->stride * img->height) {
+            return make_error(Errc::Corrupt, 0, "checkpoint: cached image");
+        }
+        img->pixels.assign(px.begin(), px.end());
+        item.image = std::move(img);
+        cache.items.push_back(std::move(item));
+    }
+    const uint32_t window_size = r.u32();
+    const bool has_tail = r.u8() != 0;
+    const uint64_t tail = r.u64();
+    const uint64_t released = r.u64();
+    const uint64_t capped = r.u64();
+    const uint64_t n_glz = r.u64();
+    std::vector<std::unique_ptr<codec::GlzImage>> glz;
+    for (uint64_t i = 0; i < n_glz && r.ok(); ++i) {
+        auto img = std::make_unique<codec::GlzImage>();
+        img->id = r.u64();
+        img->win_head_dist = r.u32();
+        img->type = static_cast<codec::LzImageType>(r.u8());
+        img->width = r.u32();
+        img->height = r.u32();
+        img->top_down = r.u8() != 0;
+        const ByteView px = read_blob(r);
+        if (!r.ok() || px.size() % 4 != 0) {
+            return make_error(Errc::Corrupt, 0, "checkpoint: GLZ image");
+        }
+        img->pixels.resize(px.size() / 4);
+        std::memcpy(img->pixels.data(), px.data(), px.size());
+        glz.push_back(std::move(img));
+    }
+    lost_.clear();
+    const uint64_t n_lost = r.u64();
+    for (uint64_t i = 0; i < n_lost && r.ok(); ++i) {
+        const uint64_t id = r.u64();
+        lost_[id] = read_str(r);
+    }
+    stats_.clear();
+    const uint64_t n_stats = r.u64();
+    for (uint64_t i = 0; i < n_stats && r.ok(); ++i) {
+        CodecStats& c = stats_[read_str(r)];
+        c.images = r.u64();
+        c.failures = r.u64();
+        c.pixels = r.u64();
+        c.bytes = r.u64();
+        c.decode_ms = read_f64(r);
+    }
+    if (!r.ok()) {
+        return r.error("checkpoint: image source");
+    }
+    cache_.restore(cache);
+    window_.restore(window_size, std::move(glz), has_tail ? std::optional<uint64_t>(tail)
+                                                          : std::nullopt,
+                    released, capped);
+    return {};
 }
 
 }  // namespace spicetap::replay

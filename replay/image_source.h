@@ -21,6 +21,7 @@
 #include "decode/wire/result.h"
 #include "replay/canvas/surface.h"
 #include "replay/canvas/types.h"
+#include "replay/checkpoint.h"
 #include "replay/replay_report.h"
 
 namespace spicetap::replay {
@@ -49,6 +50,8 @@ public:
 
     // DISPLAY_INIT from the client: cache and GLZ window sizes in pixels.
     void configure(uint64_t cache_pixels, uint32_t glz_window_pixels);
+    // A new display session: empty image cache and GLZ window (statistics are kept).
+    void restart();
 
     using SurfaceLookup = std::function<const canvas::Surface*(uint32_t)>;
 
@@ -66,6 +69,10 @@ public:
     codec::GlzWindow& glz_window() { return window_; }
 
     const std::map<std::string, CodecStats>& stats() const { return stats_; }
+
+    // Checkpoints: image cache, GLZ window, lost-image notes and codec statistics.
+    void save(StateWriter& w) const;
+    Result<void> load(ByteReader& r);
 
 private:
     Result<codec::ImageHandle> decode(const channels::display::Image& img,

@@ -32,6 +32,11 @@ std::string format_report_text(const ReplayReport& r, size_t max_issues) {
     const uint64_t channel = s.applied + s.failed;
     line(fmt::format("exact           {} of {} display messages applied exactly ({:.2f}%)",
                      s.applied, channel, percent(s.applied, channel)));
+    line(fmt::format("exact time      {:.3f} of {:.3f} s with every screen exact ({:.2f}%)",
+                     seconds(s.exact_us), seconds(s.walked_us),
+                     percent(uint64_t(s.exact_us), uint64_t(s.walked_us))));
+    line(fmt::format("cursor          {} messages, {} not applied exactly", s.cursor_messages,
+                     s.cursor_failed));
     line(
         fmt::format("frames          {} screen updates, {} marks, {} draws, {} stream frames "
                     "({} streams)",
@@ -91,6 +96,9 @@ std::string format_report_json(const ReplayReport& r) {
     w.field("sub_messages", s.sub_messages).field("base_messages", s.base_messages);
     w.field("applied", s.applied).field("failed", s.failed);
     w.field("exact_percent", percent(s.applied, s.applied + s.failed));
+    w.field("walked_us", s.walked_us).field("exact_us", s.exact_us);
+    w.field("exact_time_percent", percent(uint64_t(s.exact_us), uint64_t(s.walked_us)));
+    w.field("cursor_messages", s.cursor_messages).field("cursor_failed", s.cursor_failed);
     w.field("screen_updates", s.screen_updates).field("marks", s.marks);
     w.field("draws", s.draws).field("stream_frames", s.stream_frames);
     w.field("streams", s.streams).field("capture_gaps", s.capture_gaps);

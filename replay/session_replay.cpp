@@ -5,11 +5,15 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "decode/channels/base_channel.h"
+#include "decode/channels/cursor_channel.h"
 #include "decode/channels/display_channel.h"
 #include "decode/wire/caps.h"
 #include "decode/wire/protocol_names.h"
+#include "replay/checkpoint.h"
+#include "replay/cursor_state.h"
 #include "replay/display_state.h"
 #include "replay/image_source.h"
 
@@ -17,10 +21,12 @@ namespace spicetap::replay {
 
 namespace display = channels::display;
 namespace base = channels::base;
+namespace cursor = channels::cursor;
 
 namespace {
 
 constexpr int kDisplayChannel = 2;
+constexpr int kCursorChannel = 4;
 constexpr uint16_t kDisplayInit = 101;
 // A LIST inside a LIST is not something servers send; the bound only stops hostile nesting.
 constexpr int kMaxListDepth = 4;
@@ -29,7 +35,10 @@ constexpr int kMaxListDepth = 4;
 
 struct SessionReplay::Impl {
     struct Connection {
+        int channel_type = kDisplayChannel;
         int channel_id = 0;
+        int64_t start_us = 0;
+        int64_t end_us = 0;
         wire::ChannelCaps caps;
     };
 
@@ -40,6 +49,7 @@ struct SessionReplay::Impl {
     };
 
     const log::SessionLogReader& reader;
+    ReplayOptions options;
     std::map<int64_t, Connection> connections;
     std::vector<log::MessageRecord> messages;
     std::vector<log::GapRecord> gaps;
@@ -47,19 +57,36 @@ struct SessionReplay::Impl {
 
     size_t next = 0;
     int64_t now_us = 0;
-    std::unique_ptr<ReplayRecorder> rec;
+    // One recorder for the replay's life: states keep a reference to it, and it keeps the
+    // longest issue list across seeks.
+    ReplayRecorder recorder;
+    ReplayRecorder* rec = &recorder;
     std::unique_ptr<ImageSource> images;
     std::map<int, std::unique_ptr<DisplayState>> displays;
+    std::map<int, CursorState> cursors;
 
-    explicit Impl(const log::SessionLogReader& r) : reader(r) { reset(); }
+    CheckpointStore checkpoints;
+    uint64_t bytes_applied = 0;  // server bytes of the events applied so far
+    CheckpointStats cp_stats;
+
+    Impl(const log::SessionLogReader& r, const ReplayOptions& o)
+        : reader(r),
+          options(o),
+          checkpoints(CheckpointStore::Options{o.checkpoint_memory}) {}
 
     void reset() {
         next = 0;
         now_us = reader.session().start_us;
+        bytes_applied = 0;
         displays.clear();
+        cursors.clear();
         images = std::make_unique<ImageSource>();
-        rec = std::make_unique<ReplayRecorder>();
+        recorder.restart();
         for (const auto& [id, c] : connections) {
+            if (c.channel_type == kCursorChannel) {
+                cursors.try_emplace(c.channel_id, c.channel_id, *rec);
+                continue;
+            }
             if (!displays.contains(c.channel_id)) {
                 displays.emplace(c.channel_id,
                                  std::make_unique<DisplayState>(c.channel_id, *images, *rec));
@@ -96,6 +123,10 @@ struct SessionReplay::Impl {
             ++rec->stats.base_messages;
             return;
         }
+        if (conn.channel_type == kCursorChannel) {
+            dispatch_cursor(type, body, conn, ctx);
+            return;
+        }
         auto msg = display::parse_server(type, body, conn.caps);
         if (!msg) {
             ++rec->stats.failed;
@@ -116,12 +147,32 @@ struct SessionReplay::Impl {
         }
     }
 
+    void dispatch_cursor(uint16_t type, ByteView body, const Connection& conn,
+                         const MessageContext& ctx) {
+        CursorState& state = cursors.at(conn.channel_id);
+        ++rec->stats.cursor_messages;
+        auto msg = cursor::parse_server(type, body, conn.caps);
+        if (!msg) {
+            const bool unknown = msg.error().code == Errc::Unsupported;
+            rec->issue(ctx, unknown ? "unsupported_message" : "parse_error",
+                       fmt::format("{} ({}): {}",
+                                   wire::message_name(kCursorChannel,
+                                                      wire::Direction::ServerToClient, type),
+                                   type, msg.error().message()));
+            state.mark_unsure();
+            return;
+        }
+        if (!state.apply(*msg, ctx)) {
+            ++rec->stats.cursor_failed;
+        }
+    }
+
     Result<void> apply_message(const log::MessageRecord& m) {
         const Connection& conn = connections.at(m.connection);
-        MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type};
+        MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type, next - 1};
         ++rec->stats.messages;
         if (m.dir == wire::Direction::ClientToServer) {
-            if (m.type != kDisplayInit) {
+            if (m.type != kDisplayInit || conn.channel_type != kDisplayChannel) {
                 return {};
             }
             auto bytes = reader.read_stream(m.connection, m.dir, m.offset + m.header_size, m.size);
@@ -132,6 +183,12 @@ struct SessionReplay::Impl {
             auto init = display::parse_client(m.type, *bytes, conn.caps);
             if (init) {
                 if (const auto* i = std::get_if<display::Init>(&*init)) {
+                    if (alone(m.connection)) {
+                        // No other display connection is open: the server starts a new GLZ
+                        // dictionary and image cache for this one (a log that holds a
+                        // reconnect, or several server runs, must not mix their ids).
+                        images->restart();
+                    }
                     images->configure(
                         uint64_t(std::max<int64_t>(i->pixmap_cache_size, 0)),
                         uint32_t(std::max<int32_t>(i->glz_dictionary_window_size, 0)));
@@ -150,7 +207,7 @@ struct SessionReplay::Impl {
             rec->issue(ctx, "truncated_message",
                        fmt::format("{} bytes at offset {}: {}", m.header_size + m.size, m.offset,
                                    bytes.error().message()));
-            display_of(conn).mark_all_unsure();
+            mark_unsure(conn);
             return {};
         }
         const ByteView all(*bytes);
@@ -177,7 +234,7 @@ struct SessionReplay::Impl {
 
     void apply_gap(const log::GapRecord& g) {
         const Connection& conn = connections.at(g.connection);
-        MessageContext ctx{g.ts_us, g.connection, conn.channel_id, 0};
+        MessageContext ctx{g.ts_us, g.connection, conn.channel_id, 0, next - 1};
         ++rec->stats.capture_gaps;
         const bool s2c = g.dir == wire::Direction::ServerToClient;
         rec->issue(ctx, "capture_gap",
@@ -185,6 +242,26 @@ struct SessionReplay::Impl {
                                s2c ? "server" : "client", g.offset,
                                s2c ? ": whatever they drew is unknown" : ""));
         if (s2c) {
+            mark_unsure(conn);
+        }
+    }
+
+    // True when no other display connection of the session is open at `connection`'s start.
+    bool alone(int64_t connection) const {
+        const Connection& me = connections.at(connection);
+        for (const auto& [id, c] : connections) {
+            if (id != connection && c.channel_type == kDisplayChannel && c.start_us <= me.start_us &&
+                c.end_us > me.start_us) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void mark_unsure(const Connection& conn) {
+        if (conn.channel_type == kCursorChannel) {
+            cursors.at(conn.channel_id).mark_unsure();
+        } else {
             display_of(conn).mark_all_unsure();
         }
     }
@@ -193,16 +270,208 @@ struct SessionReplay::Impl {
         if (next >= events.size()) {
             return false;
         }
+        if (auto ok = maybe_checkpoint(); !ok) {
+            return ok.error();
+        }
         const Event ev = events[next++];
+        // The screen was as it is now from the previous event until this one.
+        const int64_t prev_ts = next >= 2 ? std::max(events[next - 2].ts_us, reader.session().start_us)
+                                          : reader.session().start_us;
+        if (ev.ts_us > prev_ts) {
+            rec->stats.walked_us += ev.ts_us - prev_ts;
+            if (all_exact()) {
+                rec->stats.exact_us += ev.ts_us - prev_ts;
+            }
+        }
         now_us = std::max(now_us, ev.ts_us);
         if (ev.gap) {
             apply_gap(gaps[ev.index]);
             return true;
         }
-        if (auto ok = apply_message(messages[ev.index]); !ok) {
+        const log::MessageRecord& m = messages[ev.index];
+        if (m.dir == wire::Direction::ServerToClient) {
+            bytes_applied += uint64_t(m.header_size) + m.size;
+        }
+        if (auto ok = apply_message(m); !ok) {
             return ok.error();
         }
         return true;
+    }
+
+    bool all_exact() const {
+        for (const auto& [id, d] : displays) {
+            if (auto p = d->primary_id()) {
+                if (const PixelRegion* u = d->unsure(*p); u && !u->empty()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    // ---- checkpoints -------------------------------------------------------------------
+
+    // Before applying event `next`, on the first pass over it: a checkpoint when enough session
+    // time or traffic went by since the last one.
+    Result<void> maybe_checkpoint() {
+        if (!options.checkpoints || next == 0) {
+            return {};
+        }
+        const size_t last_event = checkpoints.size() ? checkpoints.event(checkpoints.size() - 1) : 0;
+        if (next <= last_event) {
+            return {};  // replaying again what a checkpoint already covers
+        }
+        const int64_t last_ts =
+            last_event ? events[last_event - 1].ts_us : reader.session().start_us;
+        if (events[next - 1].ts_us - last_ts < options.checkpoint_interval_us &&
+            bytes_applied - last_cp_bytes < options.checkpoint_bytes) {
+            return {};
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        StateWriter w;
+        w.u64(next);
+        w.u64(bytes_applied);
+        recorder.save(w);
+        images->save(w);
+        w.u64(displays.size());
+        for (const auto& [id, d] : displays) {
+            w.i32(id);
+            d->save(w);
+        }
+        w.u64(cursors.size());
+        for (const auto& [id, c] : cursors) {
+            w.i32(id);
+            c.save(w);
+        }
+        if (auto ok = checkpoints.add(next, std::move(w.buffer())); !ok) {
+            return ok;
+        }
+        last_cp_bytes = bytes_applied;
+        ++cp_stats.taken;
+        cp_stats.save_ms += std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count();
+        return {};
+    }
+
+    uint64_t last_cp_bytes = 0;
+
+    Result<void> restore(size_t index) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto state = checkpoints.load(index);
+        if (!state) {
+            return state.error();
+        }
+        ByteReader r{ByteView(*state)};
+        const size_t event = size_t(r.u64());
+        const uint64_t bytes = r.u64();
+        if (!r.ok() || event > events.size()) {
+            return make_error(Errc::Corrupt, 0, "checkpoint header");
+        }
+        reset();
+        if (auto ok = recorder.load(r); !ok) {
+            return ok;
+        }
+        if (auto ok = images->load(r); !ok) {
+            return ok;
+        }
+        const uint64_t n_displays = r.u64();
+        for (uint64_t i = 0; i < n_displays && r.ok(); ++i) {
+            const int id = r.i32();
+            auto it = displays.find(id);
+            if (it == displays.end()) {
+                return make_error(Errc::Corrupt, 0, "checkpoint of an unknown display");
+            }
+            auto refeed = [&](uint32_t stream_id, const std::vector<size_t>& frame_events,
+                              codec::VideoStreamDecoder& decoder) {
+                return refeed_stream(id, stream_id, frame_events, decoder);
+            };
+            if (auto ok = it->second->load(r, refeed); !ok) {
+                return ok;
+            }
+        }
+        const uint64_t n_cursors = r.u64();
+        for (uint64_t i = 0; i < n_cursors && r.ok(); ++i) {
+            const int id = r.i32();
+            auto it = cursors.find(id);
+            if (it == cursors.end()) {
+                return make_error(Errc::Corrupt, 0, "checkpoint of an unknown cursor channel");
+            }
+            if (auto ok = it->second.load(r); !ok) {
+                return ok;
+            }
+        }
+        if (!r.ok()) {
+            return r.error("checkpoint");
+        }
+        next = event;
+        bytes_applied = bytes;
+        now_us = std::max(reader.session().start_us, event ? events[event - 1].ts_us : 0);
+        ++cp_stats.restores;
+        cp_stats.restore_ms += std::chrono::duration<double, std::milli>(
+                                   std::chrono::steady_clock::now() - t0)
+                                   .count();
+        return {};
+    }
+
+    // Feeds a stream decoder the frames it had been given (output dropped), which puts it in
+    // exactly the state it had: decoding is deterministic and single-threaded.
+    Result<void> refeed_stream(int channel_id, uint32_t stream_id,
+                               const std::vector<size_t>& frame_events,
+                               codec::VideoStreamDecoder& decoder) {
+        for (size_t e : frame_events) {
+            if (e >= events.size() || events[e].gap) {
+                return make_error(Errc::Corrupt, 0, "checkpoint: stream frame event");
+            }
+            const log::MessageRecord& m = messages[events[e].index];
+            const Connection& conn = connections.at(m.connection);
+            if (conn.channel_id != channel_id || conn.channel_type != kDisplayChannel) {
+                continue;
+            }
+            auto bytes =
+                reader.read_stream(m.connection, m.dir, m.offset, uint64_t(m.header_size) + m.size);
+            if (!bytes) {
+                if (bytes.error().code == Errc::Io || bytes.error().code == Errc::Corrupt) {
+                    return bytes.error();
+                }
+                continue;  // it failed the first time too
+            }
+            const ByteView body = ByteView(*bytes).subspan(m.header_size);
+            feed_frames(m.type, body, conn, stream_id, decoder, 0);
+        }
+        return {};
+    }
+
+    void feed_frames(uint16_t type, ByteView body, const Connection& conn, uint32_t stream_id,
+                     codec::VideoStreamDecoder& decoder, int depth) {
+        if (type < base::kFirstChannelMessage) {
+            auto msg = base::parse_server(type, body, conn.caps);
+            if (msg && depth < kMaxListDepth) {
+                if (const auto* list = std::get_if<base::List>(&*msg)) {
+                    for (const base::SubMessage& sub : list->messages) {
+                        feed_frames(sub.type, sub.body, conn, stream_id, decoder, depth + 1);
+                    }
+                }
+            }
+            return;
+        }
+        auto msg = display::parse_server(type, body, conn.caps);
+        if (!msg) {
+            return;
+        }
+        if (const auto* d = std::get_if<display::StreamData>(&*msg); d && d->id == stream_id) {
+            (void)decoder.push(d->data, d->multi_media_time);
+        } else if (const auto* ds = std::get_if<display::StreamDataSized>(&*msg);
+                   ds && ds->id == stream_id) {
+            (void)decoder.push(ds->data, ds->multi_media_time);
+        }
+    }
+
+    // The first event captured after t_us.
+    size_t event_after(int64_t t_us) const {
+        auto it = std::upper_bound(events.begin(), events.end(), t_us,
+                                   [](int64_t t, const Event& e) { return t < e.ts_us; });
+        return size_t(it - events.begin());
     }
 };
 
@@ -210,13 +479,17 @@ SessionReplay::SessionReplay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 SessionReplay::~SessionReplay() = default;
 
-Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLogReader& reader) {
-    auto impl = std::make_unique<Impl>(reader);
+Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLogReader& reader,
+                                                           const ReplayOptions& options) {
+    auto impl = std::make_unique<Impl>(reader, options);
     for (const log::ConnectionInfo& c : reader.connections()) {
-        if (c.channel_type != kDisplayChannel) {
+        if (c.channel_type != kDisplayChannel && c.channel_type != kCursorChannel) {
             continue;
         }
         Impl::Connection conn;
+        conn.channel_type = c.channel_type;
+        conn.start_us = c.start_us;
+        conn.end_us = c.end_us;
         conn.channel_id = std::max(c.channel_id, 0);
         conn.caps = wire::ChannelCaps{c.client_common_caps, c.client_channel_caps,
                                       c.server_common_caps, c.server_channel_caps};
@@ -289,14 +562,57 @@ Result<void> SessionReplay::run_to_end() {
 }
 
 Result<void> SessionReplay::seek(int64_t t_us) {
-    if (t_us < impl_->now_us) {
-        impl_->reset();
+    Impl& im = *impl_;
+    const size_t target = im.event_after(t_us);
+    const auto cp = im.checkpoints.find(target);
+    if (target < im.next) {
+        // Back: from the last checkpoint at or before the target, else from the start.
+        if (cp) {
+            if (auto ok = im.restore(*cp); !ok) {
+                return ok;
+            }
+        } else {
+            im.reset();
+        }
+    } else if (cp && im.checkpoints.event(*cp) > im.next) {
+        // Forward past a checkpoint: jumping there is cheaper than replaying up to it.
+        if (auto ok = im.restore(*cp); !ok) {
+            return ok;
+        }
+    }
+    if (t_us < im.now_us) {
+        // Between the last applied event and an earlier run_until's target: same state.
+        im.now_us = std::max(start_us(), im.next ? im.events[im.next - 1].ts_us : start_us());
     }
     return run_until(t_us);
 }
 
+CheckpointStats SessionReplay::checkpoint_stats() const {
+    CheckpointStats s = impl_->cp_stats;
+    s.count = impl_->checkpoints.size();
+    s.memory_bytes = impl_->checkpoints.memory_bytes();
+    s.spilled_bytes = impl_->checkpoints.spilled_bytes();
+    s.raw_bytes = impl_->checkpoints.raw_bytes();
+    return s;
+}
+
+size_t SessionReplay::event_count() const {
+    return impl_->events.size();
+}
+
+size_t SessionReplay::next_event() const {
+    return impl_->next;
+}
+
 int64_t SessionReplay::now_us() const {
     return impl_->now_us;
+}
+
+std::optional<int64_t> SessionReplay::next_event_us() const {
+    if (impl_->next >= impl_->events.size()) {
+        return std::nullopt;
+    }
+    return impl_->events[impl_->next].ts_us;
 }
 
 int64_t SessionReplay::start_us() const {
@@ -322,6 +638,30 @@ std::vector<int> SessionReplay::displays() const {
 const DisplayState* SessionReplay::display(int channel_id) const {
     auto it = impl_->displays.find(channel_id);
     return it == impl_->displays.end() ? nullptr : it->second.get();
+}
+
+const CursorState* SessionReplay::cursor_state(int channel_id) const {
+    auto it = impl_->cursors.find(channel_id);
+    return it == impl_->cursors.end() ? nullptr : &it->second;
+}
+
+std::optional<canvas::CursorView> SessionReplay::cursor(int channel_id) const {
+    const CursorState* c = cursor_state(channel_id);
+    return c ? c->view() : std::nullopt;
+}
+
+std::optional<canvas::Surface> SessionReplay::frame(int channel_id, bool with_cursor) const {
+    const canvas::Surface* p = primary(channel_id);
+    if (!p) {
+        return std::nullopt;
+    }
+    canvas::Surface out = p->clone();
+    if (with_cursor) {
+        if (auto c = cursor(channel_id)) {
+            canvas::compose_cursor(out, *c);
+        }
+    }
+    return out;
 }
 
 const canvas::Surface* SessionReplay::primary(int channel_id) const {

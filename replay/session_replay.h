@@ -1,5 +1,5 @@
-// SessionReplay: a headless SPICE client over a session log. It walks the display channels'
-// messages (and the capture gaps in them) in capture-time order, keeps the state spice-gtk keeps
+// SessionReplay: a headless SPICE client over a session log. It walks the display and cursor
+// channels' messages (and the capture gaps in them) in capture-time order, keeps the state spice-gtk keeps
 // (surfaces, caches, GLZ window, streams per display channel; the image cache and GLZ window
 // shared by the session), and can show any display's primary surface at the current time.
 // Whatever it cannot apply is reported (ReplayIssue) and the pixels concerned are marked
@@ -14,19 +14,44 @@
 
 #include "capture/log/session_log.h"
 #include "decode/wire/result.h"
+#include "replay/canvas/cursor.h"
 #include "replay/canvas/surface.h"
 #include "replay/region.h"
 #include "replay/replay_report.h"
 
 namespace spicetap::replay {
 
+class CursorState;
 class DisplayState;
+
+struct ReplayOptions {
+    // Checkpoints of the whole state, taken on the first pass over the session every
+    // checkpoint_interval_us of session time or checkpoint_bytes of server traffic (whichever
+    // comes first); seek() starts from the last one before its target.
+    bool checkpoints = true;
+    int64_t checkpoint_interval_us = 10'000'000;
+    uint64_t checkpoint_bytes = uint64_t{32} << 20;
+    // Compressed checkpoints kept in memory; older ones go to an anonymous temporary file.
+    size_t checkpoint_memory = size_t{64} << 20;
+};
+
+struct CheckpointStats {
+    size_t count = 0;
+    size_t memory_bytes = 0;     // compressed, in memory
+    uint64_t spilled_bytes = 0;  // compressed, in the temporary file
+    uint64_t raw_bytes = 0;      // before compression
+    uint64_t taken = 0;
+    uint64_t restores = 0;
+    double save_ms = 0;
+    double restore_ms = 0;
+};
 
 class SessionReplay {
 public:
-    // Reads the message index and gaps of the log's display connections. The reader must
-    // outlive the replay.
-    static Result<std::unique_ptr<SessionReplay>> open(const log::SessionLogReader& reader);
+    // Reads the message index and gaps of the log's display and cursor connections. The reader
+    // must outlive the replay.
+    static Result<std::unique_ptr<SessionReplay>> open(const log::SessionLogReader& reader,
+                                                       const ReplayOptions& options = {});
     ~SessionReplay();
     SessionReplay(const SessionReplay&) = delete;
     SessionReplay& operator=(const SessionReplay&) = delete;
@@ -37,11 +62,18 @@ public:
     // Applies every message captured at or before t_us.
     Result<void> run_until(int64_t t_us);
     Result<void> run_to_end();
-    // The state at t_us, going back to the start when t_us is earlier than now.
+    // The state at t_us (as run_until(t_us) from the start would leave it), from the nearest
+    // checkpoint at or before t_us when that is closer than where the replay is now.
     Result<void> seek(int64_t t_us);
+
+    CheckpointStats checkpoint_stats() const;
+    size_t event_count() const;  // messages and gaps in the walk
+    size_t next_event() const;   // how many of them are applied
 
     // Capture time of the last applied message (the session start before any).
     int64_t now_us() const;
+    // Capture time of the message (or gap) step() applies next; nullopt at the end.
+    std::optional<int64_t> next_event_us() const;
     int64_t start_us() const;
     int64_t end_us() const;
     bool at_end() const;
@@ -53,6 +85,14 @@ public:
     // Its possibly-wrong pixels (empty region when all are exact).
     PixelRegion primary_unsure(int channel_id) const;
     const DisplayState* display(int channel_id) const;
+
+    // The cursor over display `channel_id` now (its cursor channel has the same id): picture,
+    // hot spot, position, visibility; nullopt when no cursor channel or no shape yet.
+    std::optional<canvas::CursorView> cursor(int channel_id) const;
+    const CursorState* cursor_state(int channel_id) const;
+    // A copy of display `channel_id`'s primary surface, with the cursor drawn over it when
+    // `with_cursor` (and it is visible); nullopt when the display has no primary surface.
+    std::optional<canvas::Surface> frame(int channel_id, bool with_cursor) const;
 
     const ReplayStats& stats() const;
     const std::vector<ReplayIssue>& issues() const;

@@ -117,4 +117,32 @@ std::optional<uint64_t> GlzWindow::newest_id() const {
     return images_.rbegin()->first;
 }
 
+GlzWindow::Saved GlzWindow::save() const {
+    Saved out;
+    out.window_size = window_size_;
+    out.tail = tail_;
+    out.released_below = released_below_;
+    out.capped_below = capped_below_;
+    out.images.reserve(images_.size());
+    for (const auto& [id, image] : images_) {
+        out.images.push_back(image.get());
+    }
+    return out;
+}
+
+void GlzWindow::restore(uint32_t window_size, std::vector<std::unique_ptr<GlzImage>> images,
+                        std::optional<uint64_t> tail, uint64_t released_below,
+                        uint64_t capped_below) {
+    clear();
+    window_size_ = window_size;
+    for (auto& image : images) {
+        stored_pixels_ += image->pixels.size();
+        const uint64_t id = image->id;
+        images_.insert_or_assign(id, std::move(image));
+    }
+    tail_ = tail;
+    released_below_ = released_below;
+    capped_below_ = capped_below;
+}
+
 }  // namespace spicetap::codec

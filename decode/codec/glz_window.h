@@ -81,6 +81,19 @@ public:
     std::optional<uint64_t> oldest_id() const;
     std::optional<uint64_t> newest_id() const;
 
+    // The whole window, for replay checkpoints: images (borrowed, ascending id) and the release
+    // bookkeeping; restore() puts such a state back exactly.
+    struct Saved {
+        uint32_t window_size = 0;
+        std::vector<const GlzImage*> images;
+        std::optional<uint64_t> tail;
+        uint64_t released_below = 0;
+        uint64_t capped_below = 0;
+    };
+    Saved save() const;
+    void restore(uint32_t window_size, std::vector<std::unique_ptr<GlzImage>> images,
+                 std::optional<uint64_t> tail, uint64_t released_below, uint64_t capped_below);
+
 private:
     void drop(std::map<uint64_t, std::unique_ptr<GlzImage>>::iterator it);
 

@@ -187,4 +187,29 @@ void ImageCache::clear() {
     used_ = 0;
 }
 
+ImageCache::Saved ImageCache::save() const {
+    Saved out;
+    out.capacity = capacity_;
+    out.stats = stats_;
+    out.items.reserve(map_.size());
+    for (uint64_t id : lru_) {
+        const Entry& e = map_.at(id);
+        out.items.push_back(Saved::Item{id, e.image, e.lossy, e.refs});
+    }
+    return out;
+}
+
+void ImageCache::restore(const Saved& saved) {
+    clear();
+    capacity_ = saved.capacity;
+    stats_ = saved.stats;
+    for (const Saved::Item& item : saved.items) {
+        const uint64_t pixels = item.image ? uint64_t{item.image->width} * item.image->height : 0;
+        lru_.push_back(item.id);
+        map_.insert_or_assign(item.id,
+                              Entry{item.image, item.lossy, item.refs, pixels, std::prev(lru_.end())});
+        used_ += pixels;
+    }
+}
+
 }  // namespace spicetap::codec

@@ -132,6 +132,22 @@ public:
 
     const Stats& stats() const { return stats_; }
 
+    // Everything the cache holds, most recently used first, and putting it back exactly
+    // (replay checkpoints).
+    struct Saved {
+        struct Item {
+            uint64_t id = 0;
+            ImageHandle image;
+            bool lossy = false;
+            uint32_t refs = 1;
+        };
+        uint64_t capacity = 0;
+        std::vector<Item> items;
+        Stats stats;
+    };
+    Saved save() const;
+    void restore(const Saved& saved);
+
 private:
     void erase(std::unordered_map<uint64_t, Entry>::iterator it);
     bool make_room(uint64_t pixels, std::optional<uint64_t> keep_id);

@@ -58,6 +58,22 @@ bool PaletteCache::remove(uint64_t id) {
     return true;
 }
 
+std::vector<PaletteHandle> PaletteCache::save() const {
+    std::vector<PaletteHandle> out;
+    out.reserve(order_.size());
+    for (uint64_t id : order_) {
+        out.push_back(map_.at(id));
+    }
+    return out;
+}
+
+void PaletteCache::restore(const std::vector<PaletteHandle>& palettes) {
+    clear();
+    for (const PaletteHandle& p : palettes) {
+        put(p);
+    }
+}
+
 void PaletteCache::clear() {
     map_.clear();
     order_.clear();

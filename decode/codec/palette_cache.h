@@ -52,6 +52,10 @@ public:
 
     size_t size() const { return map_.size(); }
 
+    // Every palette in insertion order (replay checkpoints); restore() puts them back.
+    std::vector<PaletteHandle> save() const;
+    void restore(const std::vector<PaletteHandle>& palettes);
+
     // The palette an indexed image uses, with the cache side effects the reference client
     // applies: PAL_FROM_CACHE looks `palette_id` up; otherwise the inline palette is used (and
     // stored when PAL_CACHE_ME is set). Returns a null handle when the image carries no palette

@@ -364,6 +364,13 @@ Result<void> Encoder::open_video(uint32_t width, uint32_t height) {
     } else {
         av_opt_set(c->priv_data, "preset", preset.c_str(), 0);
         av_opt_set_int(c->priv_data, "crf", opt_.crf >= 0 ? opt_.crf : 23, 0);
+        if (!opt_.cfr) {
+            // VFR: the last state must last until the end, and the containers take a track's
+            // end from the last packet in decode order. B-frames put an earlier picture there
+            // (and, over an idle stretch, shift every dts by seconds), so the file would end
+            // early; screen content loses little without them.
+            c->max_b_frames = 0;
+        }
         if (codec_ == VideoCodec::H265) {
             av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
         }

@@ -122,6 +122,17 @@ Result<Surface> Surface::create(uint32_t id, uint32_t width, uint32_t height, Su
 
 Surface::Surface(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+Surface Surface::clone() const {
+    auto impl = std::make_unique<Impl>();
+    impl->id = impl_->id;
+    impl->format = impl_->format;
+    impl->storage = impl_->storage;
+    impl->image = pixman_image_create_bits(
+        detail::pixman_format_of(impl->format), int(width()), int(height()),
+        impl->storage.data(), int(stride()));
+    return Surface(std::move(impl));
+}
+
 Surface::Surface(Surface&&) noexcept = default;
 Surface& Surface::operator=(Surface&&) noexcept = default;
 Surface::~Surface() = default;

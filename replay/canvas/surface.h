@@ -19,6 +19,9 @@ public:
     static Result<Surface> create(uint32_t id, uint32_t width, uint32_t height,
                                   SurfaceFormat format, const CanvasLimits& limits = {});
 
+    // A copy with its own pixels (a frame to draw a cursor on, a checkpoint).
+    Surface clone() const;
+
     Surface(Surface&&) noexcept;
     Surface& operator=(Surface&&) noexcept;
     ~Surface();
