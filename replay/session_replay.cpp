@@ -50,6 +50,9 @@ struct SessionReplay::Impl {
     std::unique_ptr<ReplayRecorder> rec;
     std::unique_ptr<ImageSource> images;
     std::map<int, std::unique_ptr<DisplayState>> displays;
+    std::map<int64_t, uint64_t> server_messages_seen;  // per connection, for mini-header serials
+    ImageMessageObserver image_observer;
+    MessageContext current;  // the display message being applied, for image_observer
 
     explicit Impl(const log::SessionLogReader& r) : reader(r) { reset(); }
 
@@ -58,7 +61,13 @@ struct SessionReplay::Impl {
         now_us = reader.session().start_us;
         displays.clear();
         images = std::make_unique<ImageSource>();
+        images->set_observer([this](const ImageEvent& ev) {
+            if (image_observer) {
+                image_observer(current, ev);
+            }
+        });
         rec = std::make_unique<ReplayRecorder>();
+        server_messages_seen.clear();
         for (const auto& [id, c] : connections) {
             if (!displays.contains(c.channel_id)) {
                 displays.emplace(c.channel_id,
@@ -96,6 +105,7 @@ struct SessionReplay::Impl {
             ++rec->stats.base_messages;
             return;
         }
+        current = ctx;
         auto msg = display::parse_server(type, body, conn.caps);
         if (!msg) {
             ++rec->stats.failed;
@@ -140,6 +150,8 @@ struct SessionReplay::Impl {
             return {};
         }
         ++rec->stats.server_messages;
+        const uint64_t position = ++server_messages_seen[m.connection];
+        ctx.serial = m.serial.value_or(position);
         auto bytes =
             reader.read_stream(m.connection, m.dir, m.offset, uint64_t(m.header_size) + m.size);
         if (!bytes) {
@@ -259,6 +271,10 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
                      });
     impl->reset();
     return std::unique_ptr<SessionReplay>(new SessionReplay(std::move(impl)));
+}
+
+void SessionReplay::set_image_observer(ImageMessageObserver observer) {
+    impl_->image_observer = std::move(observer);
 }
 
 Result<bool> SessionReplay::step() {
