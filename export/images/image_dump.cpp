@@ -339,9 +339,11 @@ std::string format_summary_text(const ImageDumpSummary& s) {
     out += fmt::format("  {:<20} {:>7} {:>8} {:>7} {:>12} {:>8}  {}\n", "type", "images", "written",
                        "failed", "compressed", "MPixel", "first error");
     for (const auto& [name, t] : s.by_type) {
-        out += fmt::format("  {:<20} {:>7} {:>8} {:>7} {:>12} {:>8.2f}  {}\n", name, t.images,
-                           t.written, t.failed, t.compressed_bytes, double(t.pixels) / 1e6,
-                           t.first_error);
+        std::string line =
+            fmt::format("  {:<20} {:>7} {:>8} {:>7} {:>12} {:>8.2f}  {}", name, t.images, t.written,
+                        t.failed, t.compressed_bytes, double(t.pixels) / 1e6, t.first_error);
+        line.erase(line.find_last_not_of(' ') + 1);
+        out += line + '\n';
     }
     return out;
 }
