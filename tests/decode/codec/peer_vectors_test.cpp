@@ -78,10 +78,19 @@ TEST_CASE("real LZ_RGB payloads are the server's pictures", "[codec][lz][real]")
     }
 }
 
-TEST_CASE("real GLZ tiles: the later three copy the first one out of the window",
+TEST_CASE("real GLZ: a 200x100 picture, then tiles that copy from it and from each other",
           "[codec][glz][real]") {
     GlzWindow window;
     GlzDecoder dec(window);
+    {
+        // GLZ image 1 of the session; tile 1 (image 3) refers back to it.
+        const auto s = test::read_codec_vector("glz/peer_flat_200x100.glz");
+        auto img = DecodedImage::allocate(200, 100, PixelFormat::Xrgb32);
+        auto ok = dec.decode(s, img.view());
+        INFO((ok ? std::string() : ok.error().message()));
+        REQUIRE(ok);
+        CHECK(differing(img, test::pattern_flat(200, 100, 0)) == 0);
+    }
     const auto want = test::pattern_flat(16, 16, 3);
     for (int i = 1; i <= 4; ++i) {
         INFO("tile " << i);
@@ -94,13 +103,14 @@ TEST_CASE("real GLZ tiles: the later three copy the first one out of the window"
     }
     CHECK(window.image_count() >= 1);
 
-    SECTION("without the first tile the second is a clean missing-image error") {
+    SECTION("without the picture the first tile is a clean missing-image error") {
         GlzWindow fresh;
         GlzDecoder d2(fresh);
         auto img = DecodedImage::allocate(16, 16, PixelFormat::Xrgb32);
-        auto r = d2.decode(test::read_codec_vector("glz/peer_tile2_16x16.glz"), img.view());
+        auto r = d2.decode(test::read_codec_vector("glz/peer_tile1_16x16.glz"), img.view());
         REQUIRE_FALSE(r);
-        CHECK(d2.missing_image().has_value());
+        CHECK(d2.missing_image() == uint64_t{1});
+        CHECK(r.error().what.find("refers to image 1") != std::string::npos);
     }
 }
 
