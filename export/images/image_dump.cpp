@@ -206,9 +206,9 @@ private:
 
 std::vector<std::string> image_type_names() {
     std::vector<std::string> out;
-    for (uint8_t t = 0; t <= 104; ++t) {
-        if (!display::image_type_name(t).empty()) {
-            out.emplace_back(display::image_type_name(t));
+    for (int t = 0; t <= 255; ++t) {
+        if (!display::image_type_name(uint8_t(t)).empty()) {
+            out.emplace_back(display::image_type_name(uint8_t(t)));
         }
     }
     return out;

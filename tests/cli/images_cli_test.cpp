@@ -276,6 +276,17 @@ TEST_CASE("images --codec lists only that type; --from/--to only that time",
         }
         CHECK(r.exit_code == 0);
     }
+    if (const fs::path z = scenario("lossless-zlib-glz"); fs::exists(z)) {
+        // A type past the first hundred codes (107).
+        test::TempDir tmp;
+        const auto r =
+            test::run_command(bin() + " images " + shell_quote(z.string()) + " -o " +
+                              shell_quote((tmp / "z").string()) + " --codec zlib_glz_rgb");
+        CHECK(r.exit_code == 0);
+        const auto index = read_index(tmp / "z");
+        CHECK(int(index.size()) == dumped_image_types(z)["zlib_glz_rgb"]);
+        CHECK_FALSE(index.empty());
+    }
     const auto bad = test::run_command(
         bin() + " images " + shell_quote(pcap.string()) + " -o /nonexistent-dir-x --codec glz",
         true);
