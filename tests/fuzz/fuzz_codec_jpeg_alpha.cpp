@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     // Small limits keep progressive JPEGs from spending the fuzzer's time and memory.
-    const Limits limits{512, 512, 128 * 1024};
+    const Limits limits{2048, 512, 128 * 1024};
     auto info = probe_jpeg(parts->jpeg, limits);
     if (!info) {
         return 0;
