@@ -53,6 +53,7 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_timeline(app, commands);
     register_report(app, commands);
     register_render(app, commands);
+    register_images(app, commands);
 }
 
 }  // namespace spicetap::cli

@@ -30,6 +30,9 @@ struct MessageContext {
     int channel_id = -1;
     uint16_t msg_type = 0;
     size_t event = 0;  // index of the message in the replay's event list
+    // The full header's serial; under the mini header the server message's 1-based position on
+    // its connection, which is the serial the server counted but did not send.
+    uint64_t serial = 0;
 };
 
 // Collects statistics and issues for the whole replay.

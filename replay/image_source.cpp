@@ -270,10 +270,42 @@ Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
     return handle;
 }
 
+void ImageSource::notify(const display::Image& img, bool mask,
+                         const std::optional<ResolvedImage>& r, const ImageFailure& failure) const {
+    if (!observer_) {
+        return;
+    }
+    ImageEvent ev{img, mask};
+    if (r) {
+        ev.pixels = r->image.get();
+        ev.surface = r->surface;
+    } else {
+        ev.failure = &failure;
+    }
+    observer_(ev);
+}
+
 std::optional<ResolvedImage> ImageSource::resolve(const display::Image& img,
                                                   codec::PaletteCache& palettes,
                                                   const SurfaceLookup& surfaces,
                                                   ImageFailure& failure) {
+    auto r = resolve_operand(img, palettes, surfaces, failure);
+    notify(img, false, r, failure);
+    return r;
+}
+
+std::optional<ResolvedImage> ImageSource::resolve_mask(const display::Image& img,
+                                                       const SurfaceLookup& surfaces,
+                                                       ImageFailure& failure) {
+    auto r = resolve_mask_operand(img, surfaces, failure);
+    notify(img, true, r, failure);
+    return r;
+}
+
+std::optional<ResolvedImage> ImageSource::resolve_operand(const display::Image& img,
+                                                          codec::PaletteCache& palettes,
+                                                          const SurfaceLookup& surfaces,
+                                                          ImageFailure& failure) {
     if (img.type() == display::ImageType::Surface) {
         const uint32_t id = std::get<display::SurfaceImage>(img.payload).surface_id;
         const canvas::Surface* s = surfaces(id);
@@ -309,9 +341,9 @@ std::optional<ResolvedImage> ImageSource::resolve(const display::Image& img,
     return ResolvedImage{*handle, nullptr, 0};
 }
 
-std::optional<ResolvedImage> ImageSource::resolve_mask(const display::Image& img,
-                                                       const SurfaceLookup& surfaces,
-                                                       ImageFailure& failure) {
+std::optional<ResolvedImage> ImageSource::resolve_mask_operand(const display::Image& img,
+                                                               const SurfaceLookup& surfaces,
+                                                               ImageFailure& failure) {
     const uint8_t type = img.descriptor.type;
     CodecStats& st = stats_["mask_" + type_key(type)];
     switch (img.type()) {

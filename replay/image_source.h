@@ -42,6 +42,18 @@ struct ImageFailure {
     std::string text;
 };
 
+// One image operand as the replay met it (every SpiceImage of a draw: source, brush pattern,
+// mask), after its cache and GLZ side effects: the decoded pixels, or why there are none.
+struct ImageEvent {
+    const channels::display::Image& image;
+    bool mask = false;                            // met as a QMask bitmap
+    const codec::DecodedImage* pixels = nullptr;  // null: failed, or a SURFACE image
+    const canvas::Surface* surface = nullptr;     // SURFACE images that resolved
+    const ImageFailure* failure = nullptr;        // set when it could not be had
+};
+
+using ImageObserver = std::function<void(const ImageEvent&)>;
+
 class ImageSource {
 public:
     ImageSource();
@@ -64,6 +76,9 @@ public:
     std::optional<ResolvedImage> resolve_mask(const channels::display::Image& img,
                                               const SurfaceLookup& surfaces, ImageFailure& failure);
 
+    // Called once per resolve/resolve_mask, after the image's side effects (image dumps).
+    void set_observer(ImageObserver observer) { observer_ = std::move(observer); }
+
     codec::ImageCache& cache() { return cache_; }
 
     codec::GlzWindow& glz_window() { return window_; }
@@ -75,6 +90,16 @@ public:
     Result<void> load(ByteReader& r);
 
 private:
+    std::optional<ResolvedImage> resolve_operand(const channels::display::Image& img,
+                                                 codec::PaletteCache& palettes,
+                                                 const SurfaceLookup& surfaces,
+                                                 ImageFailure& failure);
+    std::optional<ResolvedImage> resolve_mask_operand(const channels::display::Image& img,
+                                                      const SurfaceLookup& surfaces,
+                                                      ImageFailure& failure);
+    void notify(const channels::display::Image& img, bool mask,
+                const std::optional<ResolvedImage>& r, const ImageFailure& failure) const;
+
     Result<codec::ImageHandle> decode(const channels::display::Image& img,
                                       codec::PaletteCache& palettes, ImageFailure& failure);
 
@@ -89,6 +114,7 @@ private:
     // Images the server asked us to cache that could not be decoded, and why: a later
     // FROM_CACHE miss names the original cause.
     std::map<uint64_t, std::string> lost_;
+    ImageObserver observer_;
 };
 
 }  // namespace spicetap::replay

@@ -64,6 +64,9 @@ struct SessionReplay::Impl {
     std::unique_ptr<ImageSource> images;
     std::map<int, std::unique_ptr<DisplayState>> displays;
     std::map<int, CursorState> cursors;
+    std::map<int64_t, uint64_t> server_messages_seen;  // per connection, for mini-header serials
+    ImageMessageObserver image_observer;
+    MessageContext current;  // the display message being applied, for image_observer
 
     CheckpointStore checkpoints;
     uint64_t bytes_applied = 0;  // server bytes of the events applied so far
@@ -81,7 +84,13 @@ struct SessionReplay::Impl {
         displays.clear();
         cursors.clear();
         images = std::make_unique<ImageSource>();
+        images->set_observer([this](const ImageEvent& ev) {
+            if (image_observer) {
+                image_observer(current, ev);
+            }
+        });
         recorder.restart();
+        server_messages_seen.clear();
         for (const auto& [id, c] : connections) {
             if (c.channel_type == kCursorChannel) {
                 cursors.try_emplace(c.channel_id, c.channel_id, *rec);
@@ -127,6 +136,7 @@ struct SessionReplay::Impl {
             dispatch_cursor(type, body, conn, ctx);
             return;
         }
+        current = ctx;
         auto msg = display::parse_server(type, body, conn.caps);
         if (!msg) {
             ++rec->stats.failed;
@@ -197,6 +207,8 @@ struct SessionReplay::Impl {
             return {};
         }
         ++rec->stats.server_messages;
+        const uint64_t position = ++server_messages_seen[m.connection];
+        ctx.serial = m.serial.value_or(position);
         auto bytes =
             reader.read_stream(m.connection, m.dir, m.offset, uint64_t(m.header_size) + m.size);
         if (!bytes) {
@@ -532,6 +544,10 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
                      });
     impl->reset();
     return std::unique_ptr<SessionReplay>(new SessionReplay(std::move(impl)));
+}
+
+void SessionReplay::set_image_observer(ImageMessageObserver observer) {
+    impl_->image_observer = std::move(observer);
 }
 
 Result<bool> SessionReplay::step() {

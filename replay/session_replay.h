@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,8 @@
 #include "decode/wire/result.h"
 #include "replay/canvas/cursor.h"
 #include "replay/canvas/surface.h"
+#include "replay/display_state.h"
+#include "replay/image_source.h"
 #include "replay/region.h"
 #include "replay/replay_report.h"
 
@@ -23,6 +26,8 @@ namespace spicetap::replay {
 
 class CursorState;
 class DisplayState;
+// Every image operand the replay resolves, with the message that carried it.
+using ImageMessageObserver = std::function<void(const MessageContext&, const ImageEvent&)>;
 
 struct ReplayOptions {
     // Checkpoints of the whole state, taken on the first pass over the session every
@@ -55,6 +60,9 @@ public:
     ~SessionReplay();
     SessionReplay(const SessionReplay&) = delete;
     SessionReplay& operator=(const SessionReplay&) = delete;
+
+    // Called for every image operand from now on (also after a seek back to the start).
+    void set_image_observer(ImageMessageObserver observer);
 
     // Applies the next message (or gap). False at the end of the session. An error is returned
     // only when the log itself cannot be read; bad SPICE data becomes issues.

@@ -395,3 +395,32 @@ TEST_CASE("GLZ rejects malformed streams with offsets and the image id", "[codec
         }
     }
 }
+
+TEST_CASE("GLZ on two display channels after the window cap evicted a real image", "[codec][glz]") {
+    // Room for two 1024x768 images: the real ids 23..26 (25 and 26 copy from 24 and 25) push
+    // the oldest out as they arrive, alternating between two channels' decoders.
+    GlzWindow window(GlzWindow::Config{2 * 1024 * 768});
+    GlzDecoder display0(window);
+    GlzDecoder display1(window);
+    const auto screen_b = lz_pixels("lz/screen_b_1024x768.lz");
+    REQUIRE(display0.decode(test::read_codec_vector("glz/id23_1024x768.glz")));
+    REQUIRE(display1.decode(test::read_codec_vector("glz/id24_1024x768.glz")));
+    CHECK(glz_frame(display0, test::read_codec_vector("glz/id25_1024x768.glz")).px == screen_b);
+    CHECK(window.why_missing(23) == GlzAbsence::EvictedByCap);
+    CHECK(glz_frame(display1, test::read_codec_vector("glz/id26_1024x768.glz")).px == screen_b);
+    CHECK(window.why_missing(24) == GlzAbsence::EvictedByCap);
+    CHECK(window.image_count() == 2);
+
+    // Image 25 again (as a resent image would be) now refers to the evicted 24: a clean error
+    // naming the cap, the window untouched, and the next image still decodes.
+    auto again = display1.decode(test::read_codec_vector("glz/id25_1024x768.glz"));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == Errc::LimitExceeded);
+    CHECK(display1.missing_image() == uint64_t{24});
+    CHECK(again.error().what.find("memory cap") != std::string::npos);
+    CHECK(window.image_count() == 2);
+    auto small = test::read_codec_vector("glz/id00_9x2.glz");
+    small[28] = 27;  // renumbered as the next id, referring to nothing
+    CHECK(display0.decode(small));
+    CHECK(window.newest_id() == uint64_t{27});
+}
