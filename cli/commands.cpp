@@ -46,6 +46,7 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_inputs(app, commands);
     register_screenshot(app, commands);
     register_replay(app, commands);
+    register_proxy(app, commands);
 }
 
 }  // namespace spicetap::cli

@@ -41,6 +41,7 @@ void register_dump(CLI::App& app, CommandList& commands);
 void register_inputs(CLI::App& app, CommandList& commands);
 void register_screenshot(CLI::App& app, CommandList& commands);
 void register_replay(CLI::App& app, CommandList& commands);
+void register_proxy(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
 

@@ -455,10 +455,12 @@ SpiceSessionBuilder::Session& SpiceSessionBuilder::session_for(const std::string
     s->info.tool_version = opt_.tool_version;
     s->info.source_kind = opt_.source_kind;
     s->info.source = opt_.source;
-    s->temp_path = opt_.directory / fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(),
-                                                ++temp_counter_);
-    std::error_code ec;
-    std::filesystem::remove(s->temp_path, ec);
+    if (!opt_.final_names_at_start) {
+        s->temp_path = opt_.directory / fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(),
+                                                    ++temp_counter_);
+        std::error_code ec;
+        std::filesystem::remove(s->temp_path, ec);
+    }
     sessions_.push_back(std::move(s));
     return *sessions_.back();
 }
@@ -469,6 +471,9 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
     }
     Session& s = session_for(c.info.server_addr, session_id);
     if (!s.writer) {
+        if (opt_.final_names_at_start) {
+            s.temp_path = final_name(c.info.start_us, session_id);
+        }
         s.info.created = utc_stamp(std::time(nullptr) * int64_t{1000000}, false);
         s.info.start_us = c.info.start_us;
         s.info.end_us = c.info.end_us;
@@ -497,6 +502,61 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
     for (auto& ev : held) {
         c.emit(std::move(ev));
     }
+}
+
+std::filesystem::path SpiceSessionBuilder::final_name(int64_t start_us,
+                                                      uint32_t session_id) const {
+    const std::string base = fmt::format("{}-{:08x}", utc_stamp(start_us, true), session_id);
+    std::filesystem::path target = opt_.directory / (base + ".spicelog");
+    for (int n = 2; std::filesystem::exists(target); ++n) {
+        target = opt_.directory / fmt::format("{}-{}.spicelog", base, n);
+    }
+    return target;
+}
+
+void SpiceSessionBuilder::mark_tls(ConnectionId id) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) {
+        it->second->info.tls = true;
+    }
+}
+
+bool SpiceSessionBuilder::has_session(uint32_t session_id) const {
+    return std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
+        return s->writer && s->info.session_id == session_id;
+    });
+}
+
+Result<void> SpiceSessionBuilder::checkpoint() {
+    if (fatal_) {
+        return *fatal_;
+    }
+    for (auto& [id, c] : connections_) {
+        if (c->kind != Connection::Kind::Spice || !c->session || !c->session->writer) {
+            continue;
+        }
+        log::ConnectionInfo row = c->info;
+        row.end_reason = "cut_short";
+        auto r = c->session->writer->update_connection(row);
+        if (!r) {
+            fail(r.error());
+            return r;
+        }
+    }
+    for (auto& s : sessions_) {
+        if (!s->writer) {
+            continue;
+        }
+        auto r = s->writer->update_session(s->info);
+        if (r) {
+            r = s->writer->flush();
+        }
+        if (!r) {
+            fail(r.error());
+            return r;
+        }
+    }
+    return {};
 }
 
 Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
@@ -528,14 +588,12 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
         if (fatal_) {
             continue;
         }
-        std::string base = fmt::format("{}-{:08x}", utc_stamp(s->info.start_us, true),
-                                       s->info.session_id);
-        std::filesystem::path target = opt_.directory / (base + ".spicelog");
-        for (int n = 2; std::filesystem::exists(target); ++n) {
-            target = opt_.directory / fmt::format("{}-{}.spicelog", base, n);
-        }
+        std::filesystem::path target = s->temp_path;
         std::error_code ec;
-        std::filesystem::rename(s->temp_path, target, ec);
+        if (!opt_.final_names_at_start) {
+            target = final_name(s->info.start_us, s->info.session_id);
+            std::filesystem::rename(s->temp_path, target, ec);
+        }
         if (ec) {
             fail(make_error(Errc::Io, 0,
                             fmt::format("cannot rename {} to {}: {}", s->temp_path.string(),
@@ -554,7 +612,7 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
         f.gap_bytes = s->gap_bytes;
         out.push_back(std::move(f));
     }
-    if (fatal_) {
+    if (fatal_ && !opt_.final_names_at_start) {
         for (auto& s : sessions_) {
             std::error_code ec;
             std::filesystem::remove(s->temp_path, ec);

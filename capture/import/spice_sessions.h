@@ -26,6 +26,9 @@ struct SessionSinkOptions {
     // Logs written from a pcap go to a temporary name and can simply be redone after a crash;
     // live recordings need every second committed.
     bool crash_safe = true;
+    // Each log gets its final name (<start time>-<session id>.spicelog) when it is created
+    // instead of at finish(), so a recorder that is killed leaves it under that name (proxy).
+    bool final_names_at_start = false;
 };
 
 struct FinishedSession {
@@ -61,6 +64,17 @@ public:
                 uint64_t length) override;
     void on_close(ConnectionId id, int64_t ts_us, CloseReason reason) override;
 
+    // The connection's recorded bytes are the plaintext of a TLS connection (proxy).
+    void mark_tls(ConnectionId id);
+
+    // True while a session with this SPICE connection id is being written.
+    bool has_session(uint32_t session_id) const;
+
+    // Writes what is known so far of every open connection and session (end times, byte
+    // counts; end reason "cut_short" until they close) and commits, so a recorder killed
+    // after this leaves a log that tells how far it got.
+    Result<void> checkpoint();
+
     // Closes every session still open (after the reassembler's finish()) and gives each its
     // final name: <start time>-<session id>.spicelog. Returns them in start-time order.
     Result<std::vector<FinishedSession>> finish();
@@ -79,6 +93,7 @@ private:
     void assign_session(Connection& c, uint32_t session_id);
     Session& session_for(const std::string& server_addr, uint32_t session_id);
     void fail(DecodeError e);
+    std::filesystem::path final_name(int64_t start_us, uint32_t session_id) const;
 
     SessionSinkOptions opt_;
     std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
