@@ -80,9 +80,11 @@ int run_proxy(const ProxyArgs& a) {
             w.begin_object().field("event", "connection").field("id", c.id);
             w.field("client", c.client).field("channel", c.channel).field("tls", c.tls);
             w.field("relayed_c2s", c.relayed_c2s).field("relayed_s2c", c.relayed_s2c);
+            w.field("read_c2s", c.read_c2s).field("read_s2c", c.read_s2c);
             w.field("ended", c.ended).end_object();
             std::lock_guard<std::mutex> lk(*print_mu);
             fmt::print("{}\n", out);
+            std::fflush(stdout);
         };
     }
     auto result = proxy::run_proxy(o);

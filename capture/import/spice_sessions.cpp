@@ -612,10 +612,13 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
         f.gap_bytes = s->gap_bytes;
         out.push_back(std::move(f));
     }
-    if (fatal_ && !opt_.final_names_at_start) {
+    if (fatal_) {
+        // Temporary logs go; logs named from the start keep what was committed.
         for (auto& s : sessions_) {
             std::error_code ec;
-            std::filesystem::remove(s->temp_path, ec);
+            if (!opt_.final_names_at_start) {
+                std::filesystem::remove(s->temp_path, ec);
+            }
         }
         return *fatal_;
     }

@@ -321,6 +321,8 @@ void ProxyRecorder::finish(Recording& r) {
         }
     } else {
         check(r);
+        say(fmt::format("session of client {} ended; its recording had stopped: {}", r.client,
+                        done.error().message()));
         if (opt_.on_failed_session) {
             opt_.on_failed_session();
         }

@@ -344,6 +344,8 @@ Result<ProxySummary> run_proxy(const ProxyOptions& opt) {
                         rep.tls = rc.tls();
                         rep.relayed_c2s = rc.bytes_relayed(Direction::ClientToServer);
                         rep.relayed_s2c = rc.bytes_relayed(Direction::ServerToClient);
+                        rep.read_c2s = rc.bytes_read(Direction::ClientToServer);
+                        rep.read_s2c = rc.bytes_read(Direction::ServerToClient);
                         rep.ended = capture::close_reason_name(rc.close_reason());
                         opt.on_connection(rep);
                     }

@@ -23,6 +23,9 @@ struct ConnectionReport {
     std::string channel;                // "display#0"; "link" if it never sent a link message
     bool tls = false;                   // either leg
     uint64_t relayed_c2s = 0, relayed_s2c = 0;  // bytes written to the other side
+    // Bytes read from each side (= recorded); more than relayed only when the receiving side
+    // went away with bytes still on their way to it.
+    uint64_t read_c2s = 0, read_s2c = 0;
     std::string ended;                  // "fin", "rst", "end_of_capture"
 };
 

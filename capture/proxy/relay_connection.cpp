@@ -116,7 +116,7 @@ void RelayConnection::on_io(int fd, uint32_t events) {
                    state_ == State::Connecting && !client_side
                        ? fmt::format("cannot connect to the server {}: {}",
                                      ctx_.upstream.to_string(), std::strerror(err))
-                       : fmt::format("{} failed: {}", client_side ? "client" : "server",
+                       : fmt::format("lost the {}: {}", client_side ? "client" : "server",
                                      std::strerror(err ? err : ECONNRESET)));
             return;
         }
@@ -245,7 +245,7 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
                 } else if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
                     read_wants_write = r.status == IoStatus::WantWrite;
                 } else {
-                    finish(CloseReason::Rst, fmt::format("the {} failed: {}",
+                    finish(CloseReason::Rst, fmt::format("lost the {}: {}",
                                                          from_client ? "client" : "server",
                                                          r.error));
                     return false;
