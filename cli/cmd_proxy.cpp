@@ -1,7 +1,7 @@
 // spicetap proxy --listen HOST:PORT --upstream HOST:PORT -o DIR ...
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <mutex>
 
@@ -121,8 +121,9 @@ void register_proxy(CLI::App& app, CommandList& commands) {
         "proxy",
         "Relay SPICE clients to a server and record every session (one log per client session)");
     sub->add_option("--listen", args->listen, "HOST:PORT for plain clients (like spice's port)");
-    sub->add_option("--tls-listen", args->tls_listen,
-                    "HOST:PORT for TLS clients (like spice's tls-port); needs --tls-cert/--tls-key");
+    sub->add_option(
+        "--tls-listen", args->tls_listen,
+        "HOST:PORT for TLS clients (like spice's tls-port); needs --tls-cert/--tls-key");
     sub->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain) shown to TLS clients")
         ->check(CLI::ExistingFile);
     sub->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert")
@@ -143,9 +144,10 @@ void register_proxy(CLI::App& app, CommandList& commands) {
     sub->add_option("--max-sessions", args->max_sessions,
                     "stop after this many client sessions ended (default: run until "
                     "SIGINT/SIGTERM)");
-    sub->add_flag("--json", args->json,
-                  "JSON lines on stdout: listening, each connection and each session when it ends, the "
-                  "final summary");
+    sub->add_flag(
+        "--json", args->json,
+        "JSON lines on stdout: listening, each connection and each session when it ends, the "
+        "final summary");
     commands.add(sub, [args] {
         if (args->listen.empty() && args->tls_listen.empty()) {
             fmt::print(stderr, "spicetap proxy: give --listen and/or --tls-listen\n");

@@ -89,7 +89,8 @@ void EventLoop::run(std::chrono::milliseconds tick, const std::function<void()>&
         const auto now = std::chrono::steady_clock::now();
         const auto wait =
             std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count();
-        const int n = ::epoll_wait(epfd_, events, kMaxEvents, wait > 0 ? static_cast<int>(wait) : 0);
+        const int n =
+            ::epoll_wait(epfd_, events, kMaxEvents, wait > 0 ? static_cast<int>(wait) : 0);
         if (n < 0 && errno != EINTR) {
             error_ = errno_error("epoll_wait");
             return;

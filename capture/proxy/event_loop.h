@@ -38,8 +38,10 @@ public:
     // Runs until stop(); `on_tick` is called about every `tick` and after every batch of
     // events (cheap work only).
     void run(std::chrono::milliseconds tick, const std::function<void()>& on_tick);
+
     // From the loop's own thread.
     void stop() { stopping_ = true; }
+
     // From any thread or a signal handler: wakes the loop and makes run() return.
     void stop_from_anywhere();
 
@@ -48,6 +50,7 @@ private:
         IoHandler* handler;
         uint32_t events;
     };
+
     std::unordered_map<int, Entry> handlers_;
     int epfd_ = -1;
     int wake_fd_ = -1;

@@ -13,6 +13,10 @@ namespace {
 
 using capture::Side;
 
+// How long queued pieces may wait for the recorder, and how much makes it come at once.
+constexpr auto kBatchInterval = std::chrono::milliseconds(10);
+constexpr uint64_t kWakeBytes = 4u << 20;
+
 // Link header (16 bytes) + SpiceLinkMess connection_id (4), channel_type (1), channel_id (1).
 constexpr size_t kRoutingBytes = 22;
 
@@ -20,14 +24,16 @@ Side side_of(Direction d) {
     return d == Direction::ClientToServer ? Side::Initiator : Side::Responder;
 }
 
-size_t index_of(Direction d) { return static_cast<size_t>(d); }
+size_t index_of(Direction d) {
+    return static_cast<size_t>(d);
+}
 
 }  // namespace
 
 struct ProxyRecorder::Recording {
     std::unique_ptr<capture::SpiceSessionBuilder> builder;
-    std::string client;       // the first connection's client address
-    size_t live = 0;          // its connections not yet closed
+    std::string client;  // the first connection's client address
+    size_t live = 0;     // its connections not yet closed
     bool failed = false;
 };
 
@@ -37,17 +43,19 @@ struct ProxyRecorder::Connection {
     int64_t open_ts = 0;
     bool tls = false;
     Recording* rec = nullptr;
-    std::vector<Event> held;      // until the link message tells which session it joins
-    std::vector<uint8_t> head;    // the first client bytes
-    uint64_t next[2] = {0, 0};    // next expected offset per direction
-    std::string channel = "?";    // "display#0", once known
+    std::vector<Event> held;    // until the link message tells which session it joins
+    std::vector<uint8_t> head;  // the first client bytes
+    uint64_t next[2] = {0, 0};  // next expected offset per direction
+    std::string channel = "?";  // "display#0", once known
 };
 
 ProxyRecorder::ProxyRecorder(RecorderOptions options) : opt_(std::move(options)) {
     thread_ = std::thread([this] { run(); });
 }
 
-ProxyRecorder::~ProxyRecorder() { stop(); }
+ProxyRecorder::~ProxyRecorder() {
+    stop();
+}
 
 void ProxyRecorder::say(const std::string& line) const {
     if (opt_.log) {
@@ -59,7 +67,9 @@ void ProxyRecorder::push(Event ev, size_t bytes) {
     std::lock_guard<std::mutex> lk(mu_);
     stats_.queued_bytes += bytes;
     queue_.push_back(std::move(ev));
-    if (recorder_waiting_) {
+    // The recorder looks at the queue every kBatchInterval by itself; waking it for every piece
+    // would cost the relay a futex call and the machine a context switch per message.
+    if (recorder_waiting_ && stats_.queued_bytes >= kWakeBytes) {
         wake_.notify_one();
     }
 }
@@ -129,9 +139,9 @@ void ProxyRecorder::run() {
     auto next_checkpoint = clock::now() + std::chrono::seconds(1);
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
-        while (queue_.empty() && !stopping_ && clock::now() < next_checkpoint) {
+        if (!stopping_ && stats_.queued_bytes < kWakeBytes) {
             recorder_waiting_ = true;
-            wake_.wait_until(lk, next_checkpoint);
+            wake_.wait_until(lk, std::min(next_checkpoint, clock::now() + kBatchInterval));
             recorder_waiting_ = false;
         }
         std::deque<Event> batch;
@@ -286,7 +296,8 @@ void ProxyRecorder::check(Recording& r) {
         std::lock_guard<std::mutex> lk(mu_);
         ++stats_.sessions_failed;
     }
-    say(fmt::format("session of client {}: recording STOPPED: {}; relaying goes on, the log in {} "
+    say(
+        fmt::format("session of client {}: recording STOPPED: {}; relaying goes on, the log in {} "
                     "keeps what was committed before",
                     r.client, r.builder->fatal_error()->message(), opt_.directory.string()));
 }
@@ -313,8 +324,9 @@ void ProxyRecorder::finish(Recording& r) {
                 std::lock_guard<std::mutex> lk(mu_);
                 ++stats_.sessions_finished;
             }
-            say(fmt::format("session {:#010x} (client {}) ended: {} connection(s), {} messages -> {}",
-                            s.session_id, r.client, s.connections, s.messages, s.path.string()));
+            say(fmt::format(
+                "session {:#010x} (client {}) ended: {} connection(s), {} messages -> {}",
+                s.session_id, r.client, s.connections, s.messages, s.path.string()));
             if (opt_.on_session) {
                 opt_.on_session(s);
             }

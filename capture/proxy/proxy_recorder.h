@@ -31,7 +31,7 @@ using wire::Direction;
 struct RecorderOptions {
     std::filesystem::path directory;
     std::string tool_version;
-    std::string source;              // "listen=... upstream=..."
+    std::string source;  // "listen=... upstream=..."
     size_t max_queued_bytes = 256u << 20;
     // Lines for the operator ("session 0x... ended: ..."); called from the recorder thread.
     std::function<void(const std::string&)> log;
@@ -42,11 +42,11 @@ struct RecorderOptions {
 };
 
 struct RecorderStats {
-    uint64_t queued_bytes = 0;       // now
-    uint64_t dropped_bytes = 0;      // not recorded because the queue was full
-    uint64_t recorded_bytes = 0;     // handed to a session log
+    uint64_t queued_bytes = 0;    // now
+    uint64_t dropped_bytes = 0;   // not recorded because the queue was full
+    uint64_t recorded_bytes = 0;  // handed to a session log
     uint64_t sessions_finished = 0;
-    uint64_t sessions_failed = 0;    // stopped by a write error
+    uint64_t sessions_failed = 0;  // stopped by a write error
 };
 
 class ProxyRecorder {
@@ -70,6 +70,7 @@ public:
 
 private:
     enum class EventKind : uint8_t { Open, Data, Close };
+
     struct Event {
         EventKind kind;
         ConnectionId id;

@@ -25,7 +25,9 @@ namespace spicetap::proxy {
 
 namespace {
 
-DecodeError io_error(std::string what) { return make_error(Errc::Io, 0, std::move(what)); }
+DecodeError io_error(std::string what) {
+    return make_error(Errc::Io, 0, std::move(what));
+}
 
 Endpoint endpoint_of(const sockaddr_storage& addr) {
     char host[INET6_ADDRSTRLEN] = {};
@@ -51,7 +53,8 @@ Result<std::pair<sockaddr_storage, socklen_t>> resolve(const std::string& host, 
     hints.ai_flags = passive ? AI_PASSIVE : 0;
     addrinfo* res = nullptr;
     const std::string service = std::to_string(port);
-    const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
+    const int rc =
+        ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
     if (rc != 0 || !res) {
         return make_error(Errc::BadValue, 0,
                           fmt::format("cannot resolve {}: {}", host, gai_strerror(rc)));
@@ -67,6 +70,7 @@ class Listener : public IoHandler {
 public:
     Listener(int fd, std::function<void(int, const Endpoint&)> on_accept)
         : fd_(fd), on_accept_(std::move(on_accept)) {}
+
     ~Listener() override { ::close(fd_); }
 
     void on_io(int, uint32_t) override {
@@ -84,6 +88,7 @@ public:
     }
 
     int fd() const { return fd_; }
+
     void set_on_accept(std::function<void(int, const Endpoint&)> f) { on_accept_ = std::move(f); }
 
 private:
@@ -166,9 +171,11 @@ class IgnoreSigpipe {
 public:
     IgnoreSigpipe() {
         struct sigaction ign {};
+
         ign.sa_handler = SIG_IGN;
         ::sigaction(SIGPIPE, &ign, &old_);
     }
+
     ~IgnoreSigpipe() { ::sigaction(SIGPIPE, &old_, nullptr); }
 
 private:
@@ -183,8 +190,7 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
     if (!text.empty() && text.front() == '[') {
         const size_t close = text.find(']');
         if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return make_error(Errc::BadValue, 0,
-                              fmt::format("'{}' is not [IPV6]:PORT", text));
+            return make_error(Errc::BadValue, 0, fmt::format("'{}' is not [IPV6]:PORT", text));
         }
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
@@ -294,20 +300,20 @@ Result<ProxySummary> run_proxy(const ProxyOptions& opt) {
     ropt.directory = opt.output_dir;
     ropt.tool_version = opt.tool_version;
     ropt.max_queued_bytes = opt.max_queued_bytes;
-    ropt.source = fmt::format("listen={} tls-listen={} upstream={}{}", opt.listen.empty() ? "-" : opt.listen,
-                              opt.tls_listen.empty() ? "-" : opt.tls_listen, opt.upstream,
-                              opt.upstream_tls_port
-                                  ? fmt::format(" upstream-tls-port={}", *opt.upstream_tls_port)
-                              : opt.upstream_tls ? std::string(" (TLS)")
-                                                 : std::string());
+    ropt.source = fmt::format(
+        "listen={} tls-listen={} upstream={}{}", opt.listen.empty() ? "-" : opt.listen,
+        opt.tls_listen.empty() ? "-" : opt.tls_listen, opt.upstream,
+        opt.upstream_tls_port ? fmt::format(" upstream-tls-port={}", *opt.upstream_tls_port)
+        : opt.upstream_tls    ? std::string(" (TLS)")
+                              : std::string());
     ropt.log = opt.log;
     ropt.on_session = [&](const capture::FinishedSession& s) {
         if (opt.on_session) {
             opt.on_session(s);
         }
         // A main channel refused at the link stage (wrong port, no ticket) is not a session.
-        if (s.session_id != 0 && opt.max_sessions > 0 &&
-            ++sessions_with_id >= opt.max_sessions && !max_reached.exchange(true)) {
+        if (s.session_id != 0 && opt.max_sessions > 0 && ++sessions_with_id >= opt.max_sessions &&
+            !max_reached.exchange(true)) {
             loop.stop_from_anywhere();
         }
     };
@@ -383,8 +389,7 @@ Result<ProxySummary> run_proxy(const ProxyOptions& opt) {
         tls_listener = std::move(*l);
     }
     if (plain_listener) {
-        plain_listener->set_on_accept(
-            accept_into(**plain_ctx, nullptr, plain_bound));
+        plain_listener->set_on_accept(accept_into(**plain_ctx, nullptr, plain_bound));
         if (auto r = loop.add(plain_listener->fd(), EPOLLIN, plain_listener.get()); !r) {
             return r.error();
         }

@@ -80,8 +80,8 @@ void RelayConnection::start() {
 }
 
 void RelayConnection::connect_upstream() {
-    const int fd = ::socket(ctx_.upstream_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                            0);
+    const int fd =
+        ::socket(ctx_.upstream_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         finish(CloseReason::Rst, fmt::format("cannot make a socket: {}", std::strerror(errno)));
         return;
@@ -164,8 +164,8 @@ void RelayConnection::advance() {
         Stream& s = client_side ? *client_stream_ : *upstream_stream_;
         IoResult r = s.handshake();
         if (r.status == IoStatus::Error) {
-            finish(CloseReason::Rst, fmt::format("{} {}", client_side ? "client" : "server",
-                                                 r.error));
+            finish(CloseReason::Rst,
+                   fmt::format("{} {}", client_side ? "client" : "server", r.error));
             return;
         }
         if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
@@ -245,9 +245,9 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
                 } else if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
                     read_wants_write = r.status == IoStatus::WantWrite;
                 } else {
-                    finish(CloseReason::Rst, fmt::format("lost the {}: {}",
-                                                         from_client ? "client" : "server",
-                                                         r.error));
+                    finish(
+                        CloseReason::Rst,
+                        fmt::format("lost the {}: {}", from_client ? "client" : "server", r.error));
                     return false;
                 }
             }
@@ -268,10 +268,11 @@ void RelayConnection::on_read(Direction dir, Pipe& pipe, const uint8_t* bytes, s
             channel_ = fmt::format("{}#{}", wire::channel_type_name(head_[20]), head_[21]);
         }
     }
-    if (ctx_.recorder &&
-        !ctx_.recorder->data(id_, dir, now_us(), pipe.read, bytes, size) && !pipe.dropped_logged) {
+    if (ctx_.recorder && !ctx_.recorder->data(id_, dir, now_us(), pipe.read, bytes, size) &&
+        !pipe.dropped_logged) {
         pipe.dropped_logged = true;
-        say(fmt::format("the recorder is behind (its queue is full): {} bytes from the {} are "
+        say(
+            fmt::format("the recorder is behind (its queue is full): {} bytes from the {} are "
                         "not recorded (a gap in the log); relaying goes on",
                         size, dir == Direction::ClientToServer ? "client" : "server"));
     }
@@ -301,8 +302,8 @@ void RelayConnection::relay() {
             finish(CloseReason::Fin, {});
             return;
         }
-        if (progress && (client_stream_->has_buffered_input() ||
-                         upstream_stream_->has_buffered_input())) {
+        if (progress &&
+            (client_stream_->has_buffered_input() || upstream_stream_->has_buffered_input())) {
             continue;
         }
         break;
@@ -330,7 +331,8 @@ void RelayConnection::update_interest() {
         return;
     }
     if (state_ == State::ClientHandshake || state_ == State::UpstreamHandshake) {
-        Stream* s = state_ == State::ClientHandshake ? client_stream_.get() : upstream_stream_.get();
+        Stream* s =
+            state_ == State::ClientHandshake ? client_stream_.get() : upstream_stream_.get();
         set_interest(s, handshake_wants_write_ ? EPOLLOUT : EPOLLIN, false);
         return;
     }
@@ -369,12 +371,12 @@ void RelayConnection::tick(std::chrono::steady_clock::time_point now) {
                 p.full_since = now;
             } else if (!p.stall_logged && now - p.full_since >= ctx_.stall_warning) {
                 p.stall_logged = true;
-                say(fmt::format("the {} has not read for {} s; {} KiB wait for it and the {}'s "
-                                "side of this connection is held (other connections go on)",
-                                reader,
-                                std::chrono::duration_cast<std::chrono::seconds>(now - p.full_since)
-                                    .count(),
-                                p.pending() / 1024, writer));
+                say(fmt::format(
+                    "the {} has not read for {} s; {} KiB wait for it and the {}'s "
+                    "side of this connection is held (other connections go on)",
+                    reader,
+                    std::chrono::duration_cast<std::chrono::seconds>(now - p.full_since).count(),
+                    p.pending() / 1024, writer));
             }
         } else if (p.full_since != std::chrono::steady_clock::time_point{}) {
             if (p.stall_logged) {
@@ -387,7 +389,9 @@ void RelayConnection::tick(std::chrono::steady_clock::time_point now) {
     }
 }
 
-void RelayConnection::shutdown_now() { finish(CloseReason::EndOfCapture, {}); }
+void RelayConnection::shutdown_now() {
+    finish(CloseReason::EndOfCapture, {});
+}
 
 void RelayConnection::finish(CloseReason reason, const std::string& why) {
     if (state_ == State::Done) {

@@ -23,16 +23,16 @@ namespace spicetap::proxy {
 // What every relayed connection shares: where to connect, TLS contexts, the recorder.
 struct RelayContext {
     EventLoop* loop = nullptr;
-    ProxyRecorder* recorder = nullptr;       // null: relay without recording
+    ProxyRecorder* recorder = nullptr;  // null: relay without recording
     sockaddr_storage upstream_addr{};
     socklen_t upstream_len = 0;
-    Endpoint upstream;                       // printable
-    std::string upstream_host;               // as given, for TLS name checks
+    Endpoint upstream;                         // printable
+    std::string upstream_host;                 // as given, for TLS name checks
     std::shared_ptr<TlsContext> upstream_tls;  // null: plain upstream
     std::function<void(const std::string&)> log;
     // Called (from the loop) when a connection is done; the owner deletes it after the batch.
     std::function<void(ConnectionId)> on_done;
-    size_t buffer_bytes = 256u << 10;        // per direction
+    size_t buffer_bytes = 256u << 10;  // per direction
     std::chrono::seconds stall_warning{5};
 };
 
@@ -52,12 +52,19 @@ public:
     void shutdown_now();
 
     ConnectionId id() const { return id_; }
+
     bool done() const { return state_ == State::Done; }
+
     uint64_t bytes_relayed(Direction d) const { return written_[static_cast<size_t>(d)]; }
+
     const Endpoint& client() const { return client_; }
+
     const std::string& channel() const { return channel_; }
+
     bool tls() const { return tls_; }
+
     CloseReason close_reason() const { return close_reason_; }
+
     uint64_t bytes_read(Direction d) const {
         return d == Direction::ClientToServer ? c2s_.read : s2c_.read;
     }
@@ -69,13 +76,15 @@ private:
     struct Pipe {
         std::vector<uint8_t> buf;
         size_t begin = 0, end = 0;
-        bool eof = false;           // the source side finished sending
-        bool shut = false;          // we passed the end on (shutdown_write)
-        uint64_t read = 0;          // bytes read from the source
+        bool eof = false;   // the source side finished sending
+        bool shut = false;  // we passed the end on (shutdown_write)
+        uint64_t read = 0;  // bytes read from the source
         bool dropped_logged = false;
         std::chrono::steady_clock::time_point full_since{};
         bool stall_logged = false;
+
         size_t pending() const { return end - begin; }
+
         size_t space() const { return buf.size() - end + begin; }
     };
 
@@ -99,7 +108,7 @@ private:
     Endpoint client_, listener_;
     std::shared_ptr<TlsContext> client_tls_;
     std::unique_ptr<Stream> client_stream_, upstream_stream_;
-    std::vector<uint8_t> head_;      // first client bytes: the link message names the channel
+    std::vector<uint8_t> head_;  // first client bytes: the link message names the channel
     std::string channel_ = "link";
     bool client_hup_ = false, upstream_hup_ = false;
     State state_ = State::ClientHandshake;

@@ -35,7 +35,8 @@ DecodeError tls_error(const std::string& what) {
 
 bool is_ip_address(const std::string& host) {
     unsigned char buf[16];
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 SSL_CTX* new_context(const SSL_METHOD* method) {
@@ -54,7 +55,9 @@ SSL_CTX* new_context(const SSL_METHOD* method) {
 
 }  // namespace
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+    SSL_CTX_free(ctx_);
+}
 
 Result<std::shared_ptr<TlsContext>> TlsContext::server(const std::filesystem::path& cert,
                                                        const std::filesystem::path& key) {
@@ -245,7 +248,9 @@ IoResult Stream::write(const uint8_t* data, size_t size) {
     }
 }
 
-bool Stream::has_buffered_input() const { return ssl_ && SSL_pending(ssl_) > 0; }
+bool Stream::has_buffered_input() const {
+    return ssl_ && SSL_pending(ssl_) > 0;
+}
 
 void Stream::shutdown_write() {
     if (ssl_) {

@@ -31,10 +31,12 @@ public:
                                                       bool insecure);
 
     SSL_CTX* get() const { return ctx_; }
+
     bool verifies() const { return verify_; }
 
 private:
     explicit TlsContext(SSL_CTX* ctx, bool verify) : ctx_(ctx), verify_(verify) {}
+
     SSL_CTX* ctx_;
     bool verify_;
 };
@@ -66,7 +68,9 @@ public:
     Result<void> start_tls(const TlsContext& tls, bool accept_side, const std::string& peer_host);
 
     int fd() const { return fd_; }
+
     bool tls() const { return ssl_ != nullptr; }
+
     // "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake is done; empty for plain TCP.
     std::string tls_description() const;
 

@@ -82,8 +82,8 @@ LinkStage real_link_stage(const fs::path& work) {
 }
 
 void put_message(std::vector<uint8_t>& out, uint16_t type, uint32_t size, uint8_t fill) {
-    const uint8_t h[6] = {uint8_t(type), uint8_t(type >> 8), uint8_t(size), uint8_t(size >> 8),
-                          uint8_t(size >> 16), uint8_t(size >> 24)};
+    const uint8_t h[6] = {uint8_t(type),      uint8_t(type >> 8),  uint8_t(size),
+                          uint8_t(size >> 8), uint8_t(size >> 16), uint8_t(size >> 24)};
     out.insert(out.end(), h, h + 6);
     out.insert(out.end(), size, fill);
 }
@@ -215,8 +215,8 @@ int open_session(uint16_t port, const LinkStage& link, uint8_t mode) {
     std::vector<uint8_t> buf(link.s2c.size());
     std::vector<uint8_t> hello;
     put_message(hello, 3 /* PONG */, kPingBody, mode);
-    if (!write_all(fd, link.c2s.data(), link.c2s.size()) ||
-        !read_all(fd, buf.data(), buf.size()) || !write_all(fd, hello.data(), hello.size())) {
+    if (!write_all(fd, link.c2s.data(), link.c2s.size()) || !read_all(fd, buf.data(), buf.size()) ||
+        !write_all(fd, hello.data(), hello.size())) {
         die("link stage failed on port " + std::to_string(port));
     }
     return fd;
@@ -327,12 +327,13 @@ int main(int argc, char** argv) {
     fs::remove_all(logs);
     const uint16_t proxy_port = free_port(), socat_port = free_port();
     const std::string upstream = "127.0.0.1:" + std::to_string(server_port);
-    const pid_t proxy = spawn({spicetap, "proxy", "--listen", "127.0.0.1:" + std::to_string(proxy_port),
-                               "--upstream", upstream, "-o", logs.string(), "--json"},
-                              work / "proxy.log");
+    const pid_t proxy =
+        spawn({spicetap, "proxy", "--listen", "127.0.0.1:" + std::to_string(proxy_port),
+               "--upstream", upstream, "-o", logs.string(), "--json"},
+              work / "proxy.log");
     const pid_t socat =
-        spawn({"socat", "-b", "65536", "TCP-LISTEN:" + std::to_string(socat_port) +
-                                           ",bind=127.0.0.1,reuseaddr,fork",
+        spawn({"socat", "-b", "65536",
+               "TCP-LISTEN:" + std::to_string(socat_port) + ",bind=127.0.0.1,reuseaddr,fork",
                "TCP:" + upstream},
               work / "socat.log");
 
@@ -361,7 +362,8 @@ int main(int argc, char** argv) {
             const char* c2s = std::strstr(line, "\"bytes_c2s\":");
             const char* s2c = std::strstr(line, "\"bytes_s2c\":");
             if (c2s && s2c) {
-                expected = std::strtoull(c2s + 12, nullptr, 10) + std::strtoull(s2c + 12, nullptr, 10);
+                expected =
+                    std::strtoull(c2s + 12, nullptr, 10) + std::strtoull(s2c + 12, nullptr, 10);
             }
         }
         if (f) {
@@ -370,29 +372,33 @@ int main(int argc, char** argv) {
     }
     const uint64_t recorded = recorded_bytes(logs);
 
-    std::printf("SPICE display traffic on loopback, %llu MiB per bulk run (best of 3), %d round "
-                "trips of 64-byte messages:\n",
-                static_cast<unsigned long long>(mib), trips);
-    std::printf("  throughput  direct %8.0f MiB/s   socat %8.0f MiB/s   spicetap proxy %8.0f MiB/s "
-                "(recording)\n",
-                direct_tp, socat_tp, proxy_tp);
-    std::printf("  round trip  direct p50 %6.1f us p99 %6.1f us | socat p50 %6.1f p99 %6.1f | "
-                "proxy p50 %6.1f p99 %6.1f\n",
-                direct_lat.p50_us, direct_lat.p99_us, socat_lat.p50_us, socat_lat.p99_us,
-                proxy_lat.p50_us, proxy_lat.p99_us);
+    std::printf(
+        "SPICE display traffic on loopback, %llu MiB per bulk run (best of 3), %d round "
+        "trips of 64-byte messages:\n",
+        static_cast<unsigned long long>(mib), trips);
+    std::printf(
+        "  throughput  direct %8.0f MiB/s   socat %8.0f MiB/s   spicetap proxy %8.0f MiB/s "
+        "(recording)\n",
+        direct_tp, socat_tp, proxy_tp);
+    std::printf(
+        "  round trip  direct p50 %6.1f us p99 %6.1f us | socat p50 %6.1f p99 %6.1f | "
+        "proxy p50 %6.1f p99 %6.1f\n",
+        direct_lat.p50_us, direct_lat.p99_us, socat_lat.p50_us, socat_lat.p99_us, proxy_lat.p50_us,
+        proxy_lat.p99_us);
     const double socat_added = socat_lat.p99_us - direct_lat.p99_us;
     const double proxy_added = proxy_lat.p99_us - direct_lat.p99_us;
     std::printf("  added p99 latency: socat %.1f us, spicetap proxy %.1f us\n", socat_added,
                 proxy_added);
-    std::printf("  recorded %llu of %llu relayed bytes (%.2f%%), proxy exit %d\n",
-                static_cast<unsigned long long>(recorded),
-                static_cast<unsigned long long>(expected), 100.0 * double(recorded) / double(expected),
-                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    std::printf(
+        "  recorded %llu of %llu relayed bytes (%.2f%%), proxy exit %d\n",
+        static_cast<unsigned long long>(recorded), static_cast<unsigned long long>(expected),
+        100.0 * double(recorded) / double(expected), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     const bool tp_ok = proxy_tp >= 0.9 * socat_tp;
     const bool lat_ok = proxy_added <= socat_added + 100.0;
-    std::printf("  ratio: throughput %.2fx socat's (target >= 0.9) %s; p99 added latency %+.1f us vs "
-                "socat's (target <= +100) %s\n",
-                proxy_tp / socat_tp, tp_ok ? "ok" : "MISSED", proxy_added - socat_added,
-                lat_ok ? "ok" : "MISSED");
+    std::printf(
+        "  ratio: throughput %.2fx socat's (target >= 0.9) %s; p99 added latency %+.1f us vs "
+        "socat's (target <= +100) %s\n",
+        proxy_tp / socat_tp, tp_ok ? "ok" : "MISSED", proxy_added - socat_added,
+        lat_ok ? "ok" : "MISSED");
     return 0;
 }

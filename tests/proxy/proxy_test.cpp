@@ -35,7 +35,9 @@ using spicetap::test::shell_quote;
 
 namespace {
 
-fs::path peer_bin(const char* name) { return test::build_dir() / "tests" / "peers" / name; }
+fs::path peer_bin(const char* name) {
+    return test::build_dir() / "tests" / "peers" / name;
+}
 
 bool have_peers() {
     return fs::exists(peer_bin("spicetap-test-server")) &&
@@ -70,14 +72,18 @@ public:
             ::_exit(127);
         }
     }
+
     ~Child() {
         if (running()) {
             ::kill(pid_, SIGKILL);
             wait(10);
         }
     }
+
     bool running() const { return pid_ > 0 && !exited_; }
+
     void signal(int sig) const { ::kill(pid_, sig); }
+
     // The exit code, 128+signal, or -1 if it still runs after `seconds`.
     int wait(double seconds) {
         const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
@@ -96,6 +102,7 @@ public:
         }
         return code_;
     }
+
     bool wait_for_output(const std::string& needle, double seconds, bool in_stderr = false) const {
         const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
         while (std::chrono::steady_clock::now() < end) {
@@ -106,7 +113,9 @@ public:
         }
         return false;
     }
+
     std::string out() const { return read_text(out_); }
+
     std::string err() const { return read_text(err_); }
 
 private:
@@ -132,7 +141,8 @@ uint16_t free_port() {
 std::string pixels_md5(const fs::path& png) {
     auto r = run_command("ffmpeg -v error -i " + shell_quote(png.string()) +
                          " -f rawvideo -pix_fmt rgb24 - | md5sum");
-    return r.exit_code == 0 && r.out.size() >= 32 ? r.out.substr(0, 32) : "unreadable " + png.string();
+    return r.exit_code == 0 && r.out.size() >= 32 ? r.out.substr(0, 32)
+                                                  : "unreadable " + png.string();
 }
 
 // What a log holds of one connection, for comparing two logs of the same traffic.
@@ -248,9 +258,9 @@ Json record_through_proxy(const std::string& scenario, const fs::path& out) {
     const fs::path record = test::source_dir() / "tests" / "peers" / "record";
     auto r = run_command(shell_quote(record.string()) + " --out " + shell_quote(out.string()) +
                              " --jobs 1 --scenario " + scenario + " --server " +
-                             shell_quote(peer_bin("spicetap-test-server").string()) +
-                             " --client " + shell_quote(peer_bin("spicetap-test-client").string()) +
-                             " --proxy " + shell_quote(test::spicetap_bin().string()),
+                             shell_quote(peer_bin("spicetap-test-server").string()) + " --client " +
+                             shell_quote(peer_bin("spicetap-test-client").string()) + " --proxy " +
+                             shell_quote(test::spicetap_bin().string()),
                          true);
     INFO(r.out);
     REQUIRE(r.exit_code == 0);
@@ -297,12 +307,14 @@ void require_same_picture(const fs::path& dir, const fs::path& log_path) {
     auto codecs = run_command(shell_quote(test::spicetap_bin().string()) + " replay " +
                               shell_quote(log_path.string()) + " --json");
     const Json report = Json::parse(codecs.out);
-    const bool lossy = report["images_by_codec"].has("jpeg") || report["images_by_codec"].has("jpeg_alpha");
+    const bool lossy =
+        report["images_by_codec"].has("jpeg") || report["images_by_codec"].has("jpeg_alpha");
     if (lossy) {
         // spice-server picks JPEG when its bandwidth test on the main channel finds the link
         // slow (a loaded machine): a lossy picture then differs from the model, by design.
-        WARN("the server chose JPEG (its bandwidth test found the link slow); the client's "
-             "picture is compared with the replay only");
+        WARN(
+            "the server chose JPEG (its bandwidth test found the link slow); the client's "
+            "picture is compared with the replay only");
     } else {
         CHECK(client == pixels_md5(dir / "expected-display-0.png"));
     }
@@ -353,17 +365,18 @@ TEST_CASE("proxy: every channel of a real session, log equal to an import of tcp
     REQUIRE(imported->sessions.size() == 1);
     const fs::path import_log = imported->sessions[0].path;
     for (const char* leg : {"proxy", "plain"}) {
-        const int port = static_cast<int>(
-            (std::string(leg) == "proxy" ? manifest["proxy"]["ports"]["plain"]
-                                         : manifest["ports"]["plain"])
-                .integer());
+        const int port =
+            static_cast<int>((std::string(leg) == "proxy" ? manifest["proxy"]["ports"]["plain"]
+                                                          : manifest["ports"]["plain"])
+                                 .integer());
         INFO("leg with server port " << port);
         require_same_content(proxied, read_log(import_log, port), false);
     }
     // Same bytes, same replay: the capture's final frame is the proxy log's.
     const fs::path from_pcap = tmp / "from-pcap.png";
     run_command(shell_quote(test::spicetap_bin().string()) + " screenshot " +
-                shell_quote(import_log.string()) + " --at end -o " + shell_quote(from_pcap.string()));
+                shell_quote(import_log.string()) + " --at end -o " +
+                shell_quote(from_pcap.string()));
     CHECK(pixels_md5(from_pcap) == pixels_md5(dir / "proxy-log-end.png"));
 }
 
@@ -409,8 +422,8 @@ TEST_CASE("proxy: plain and TLS listeners at once, a secure main channel moves t
     require_same_picture(tmp / "tls-mixed", log_path);
 
     // The plain connections of the session, as tcpdump saw them between proxy and server.
-    auto imported = capture::import_capture(tmp / "tls-mixed" / "capture.pcap",
-                                            {tmp / "imported", "test", {}});
+    auto imported =
+        capture::import_capture(tmp / "tls-mixed" / "capture.pcap", {tmp / "imported", "test", {}});
     REQUIRE(imported);
     const int server_port = static_cast<int>(manifest["ports"]["plain"].integer());
     int found = 0;
@@ -457,7 +470,8 @@ std::unique_ptr<Child> start_client(const fs::path& dir, uint16_t port, double s
 }
 
 std::unique_ptr<Child> start_proxy(const fs::path& dir, uint16_t listen, uint16_t upstream,
-                                   const fs::path& logs, const std::vector<std::string>& extra = {}) {
+                                   const fs::path& logs,
+                                   const std::vector<std::string>& extra = {}) {
     fs::create_directories(dir);
     std::vector<std::string> argv = {test::spicetap_bin().string(),
                                      "proxy",
@@ -492,9 +506,9 @@ TEST_CASE("proxy: kill -9 mid-session leaves a log that opens and says it was cu
     REQUIRE(have_peers());
     test::TempDir tmp;
     const uint16_t sp = free_port(), pp = free_port();
-    auto server = start_server(tmp / "server", sp, 30, {"--scenario", "stream",
-                                                        "--streaming-video", "all",
-                                                        "--video-codecs", "spice:mjpeg"});
+    auto server = start_server(
+        tmp / "server", sp, 30,
+        {"--scenario", "stream", "--streaming-video", "all", "--video-codecs", "spice:mjpeg"});
     auto proxy = start_proxy(tmp / "proxy", pp, sp, tmp / "logs");
     auto client = start_client(tmp / "client", pp, 8);
     // Well into the session (the stream runs for 3 s), then the proxy dies without a word.
@@ -539,8 +553,9 @@ TEST_CASE("proxy: kill -9 mid-session leaves a log that opens and says it was cu
     CHECK(info.exit_code == 0);
     CHECK(info.out.find("NOT closed cleanly: recording was cut short") != std::string::npos);
     auto shot = run_command(shell_quote(test::spicetap_bin().string()) + " screenshot " +
-                            shell_quote(logs[0].string()) + " --at end -o " +
-                            shell_quote((tmp / "cut.png").string()), true);
+                                shell_quote(logs[0].string()) + " --at end -o " +
+                                shell_quote((tmp / "cut.png").string()),
+                            true);
     INFO(shot.out);
     CHECK(fs::exists(tmp / "cut.png"));
 }
@@ -555,8 +570,10 @@ TEST_CASE("proxy: a full disk stops that session's recording, relaying goes on",
     if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=3m") != 0) {
         FAIL("cannot mount a tmpfs for the full-disk case (needs root): " << std::strerror(errno));
     }
+
     struct Unmount {
         fs::path p;
+
         ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
     } unmount{small};
 
@@ -598,8 +615,9 @@ TEST_CASE("proxy: a full disk stops that session's recording, relaying goes on",
     REQUIRE(reader);
     CHECK((*reader)->session().complete);
     auto r = run_command(shell_quote(test::spicetap_bin().string()) + " screenshot " +
-                         shell_quote(logs[0].string()) + " --at end -o " +
-                         shell_quote((tmp / "second.png").string()), true);
+                             shell_quote(logs[0].string()) + " --at end -o " +
+                             shell_quote((tmp / "second.png").string()),
+                         true);
     INFO(r.out);
     CHECK(r.exit_code == 0);
     CHECK(pixels_md5(tmp / "second.png") == pixels_md5(tmp / "client2" / "display-0.png"));
@@ -614,6 +632,7 @@ int require_recorded_equals_relayed(const std::string& jsonl, const std::vector<
         uint64_t relayed[2], read[2];
         std::string ended;
     };
+
     std::map<std::string, Counts> proxy;
     std::istringstream in(jsonl);
     std::string line;
