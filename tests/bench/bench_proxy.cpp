@@ -337,6 +337,11 @@ int main(int argc, char** argv) {
                "TCP:" + upstream},
               work / "socat.log");
 
+    // Round trips first, while the recorder is idle apart from them (after the bulk runs it
+    // is still writing their backlog, which measures the disk, not the relay).
+    const Latency direct_lat = round_trips(server_port, link, trips);
+    const Latency socat_lat = round_trips(socat_port, link, trips);
+    const Latency proxy_lat = round_trips(proxy_port, link, trips);
     // Interleaved rounds, best of each: the machine's noise hits both relays alike.
     double direct_tp = 0, socat_tp = 0, proxy_tp = 0;
     for (int round = 0; round < 3; ++round) {
@@ -344,9 +349,6 @@ int main(int argc, char** argv) {
         socat_tp = std::max(socat_tp, bulk(socat_port, link, mib << 20));
         proxy_tp = std::max(proxy_tp, bulk(proxy_port, link, mib << 20));
     }
-    const Latency direct_lat = round_trips(server_port, link, trips);
-    const Latency socat_lat = round_trips(socat_port, link, trips);
-    const Latency proxy_lat = round_trips(proxy_port, link, trips);
 
     ::kill(proxy, SIGTERM);
     ::kill(socat, SIGTERM);
