@@ -54,6 +54,7 @@ void register_all(CLI::App& app, CommandList& commands) {
     register_report(app, commands);
     register_render(app, commands);
     register_images(app, commands);
+    register_proxy(app, commands);
 }
 
 }  // namespace spicetap::cli

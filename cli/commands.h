@@ -49,6 +49,7 @@ void register_timeline(CLI::App& app, CommandList& commands);
 void register_report(CLI::App& app, CommandList& commands);
 void register_render(CLI::App& app, CommandList& commands);
 void register_images(CLI::App& app, CommandList& commands);
+void register_proxy(CLI::App& app, CommandList& commands);
 
 }  // namespace spicetap::cli
 

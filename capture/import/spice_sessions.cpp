@@ -794,6 +794,51 @@ void SpiceSessionBuilder::rotate(Session& s, int64_t now_us) {
     }
 }
 
+void SpiceSessionBuilder::mark_tls(ConnectionId id) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) {
+        it->second->info.tls = true;
+    }
+}
+
+bool SpiceSessionBuilder::has_session(uint32_t session_id) const {
+    return std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) {
+        return s->writer && s->info.session_id == session_id;
+    });
+}
+
+Result<void> SpiceSessionBuilder::checkpoint() {
+    if (fatal_) {
+        return *fatal_;
+    }
+    for (auto& [id, c] : connections_) {
+        if (c->kind != Connection::Kind::Spice || !c->session || !c->session->writer) {
+            continue;
+        }
+        log::ConnectionInfo row = c->info;
+        row.end_reason = "cut_short";
+        auto r = c->session->writer->update_connection(row);
+        if (!r) {
+            fail(r.error());
+            return r;
+        }
+    }
+    for (auto& s : sessions_) {
+        if (!s->writer) {
+            continue;
+        }
+        auto r = s->writer->update_session(s->info);
+        if (r) {
+            r = s->writer->flush();
+        }
+        if (!r) {
+            fail(r.error());
+            return r;
+        }
+    }
+    return {};
+}
+
 Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
     // Connections the reassembler never closed (it should have): close them now.
     while (!connections_.empty()) {

@@ -83,6 +83,17 @@ public:
     // Live: libpcap's counters so far; each log records how they moved while it was open.
     void set_capture_counters(const log::CaptureCounters& counters) { counters_ = counters; }
 
+    // The connection's recorded bytes are the plaintext of a TLS connection (proxy).
+    void mark_tls(ConnectionId id);
+
+    // True while a session with this SPICE connection id is being written.
+    bool has_session(uint32_t session_id) const;
+
+    // Writes what is known so far of every open connection and session (end times, byte
+    // counts; end reason "cut_short" until they close) and commits, so a recorder killed
+    // after this leaves a log that tells how far it got (proxy).
+    Result<void> checkpoint();
+
     // Closes every session still open (after the reassembler's finish()) and gives each its
     // final name: <start time>-<session id>.spicelog. Returns them in start-time order.
     Result<std::vector<FinishedSession>> finish();

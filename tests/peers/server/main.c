@@ -129,12 +129,16 @@ int main(int argc, char** argv) {
     S.port_name = NULL;
     S.exit_on_disconnect = TRUE;
     gboolean keep_running = FALSE;
+    char* secure_channels = NULL;
     GOptionEntry entries[] = {
         {"port", 0, 0, G_OPTION_ARG_INT, &S.port, "plain TCP port (0: none)", "P"},
         {"tls-port", 0, 0, G_OPTION_ARG_INT, &S.tls_port, "TLS port (0: none)", "P"},
         {"x509-dir", 0, 0, G_OPTION_ARG_FILENAME, &S.x509_dir,
          "dir with ca-cert.pem, server-cert.pem, server-key.pem", "DIR"},
         {"ticket", 0, 0, G_OPTION_ARG_STRING, &S.ticket, "password (default: no auth)", "PW"},
+        {"secure-channels", 0, 0, G_OPTION_ARG_STRING, &secure_channels,
+         "with --port and --tls-port: these channels (comma list, e.g. main,inputs) only over TLS",
+         "LIST"},
         {"image-compression", 0, 0, G_OPTION_ARG_STRING, &S.compression,
          "off|quic|lz|glz|auto_lz|auto_glz", "C"},
         {"jpeg", 0, 0, G_OPTION_ARG_STRING, &S.jpeg, "jpeg WAN compression auto|never|always", "W"},
@@ -219,6 +223,18 @@ int main(int argc, char** argv) {
         }
         if (S.port <= 0) {
             spice_server_set_channel_security(S.server, NULL, SPICE_CHANNEL_SECURITY_SSL);
+        } else if (secure_channels) {
+            /* a client told of both ports links these on the plain port first, is answered
+             * NEED_SECURED and comes back on the TLS port */
+            char** names = g_strsplit(secure_channels, ",", -1);
+            for (char** n = names; *n; n++) {
+                if (spice_server_set_channel_security(S.server, *n, SPICE_CHANNEL_SECURITY_SSL) != 0) {
+                    fprintf(stderr, "spicetap-test-server: unknown channel '%s'\n", *n);
+                    g_strfreev(names);
+                    return 2;
+                }
+            }
+            g_strfreev(names);
         }
     }
     if (S.ticket) {

@@ -1,0 +1,114 @@
+// ProxyRecorder: the recording half of the proxy. The relay thread hands it what it read from
+// each socket (with the capture time) through a bounded queue; a thread of its own turns that
+// into session logs with the same SpiceSessionBuilder `import` uses, so a proxy log holds what
+// an import of a capture of the same traffic would. A slow disk never stalls the relay: when
+// the queue is full the bytes are dropped from the recording and become a gap. A write error
+// (disk full) stops that session's recording only.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture/import/spice_sessions.h"
+#include "capture/pcap/tcp_reassembly.h"
+
+namespace spicetap::proxy {
+
+using capture::CloseReason;
+using capture::ConnectionId;
+using capture::Endpoint;
+using wire::Direction;
+
+struct RecorderOptions {
+    std::filesystem::path directory;
+    std::string tool_version;
+    std::string source;  // "listen=... upstream=..."
+    size_t max_queued_bytes = 256u << 20;
+    // Lines for the operator ("session 0x... ended: ..."); called from the recorder thread.
+    std::function<void(const std::string&)> log;
+    // A client session's log is complete (all its connections closed, or the recorder stopped).
+    std::function<void(const capture::FinishedSession&)> on_session;
+    // A session whose recording stopped on a write error has ended (its log is incomplete).
+    std::function<void()> on_failed_session;
+};
+
+struct RecorderStats {
+    uint64_t queued_bytes = 0;    // now
+    uint64_t dropped_bytes = 0;   // not recorded because the queue was full
+    uint64_t recorded_bytes = 0;  // handed to a session log
+    uint64_t sessions_finished = 0;
+    uint64_t sessions_failed = 0;  // stopped by a write error
+};
+
+class ProxyRecorder {
+public:
+    explicit ProxyRecorder(RecorderOptions options);
+    ~ProxyRecorder();  // stop()s
+
+    // Relay thread. A connection is opened once both legs are up; `tls` when either is TLS.
+    void open(ConnectionId id, const Endpoint& client, const Endpoint& server, int64_t ts_us,
+              bool tls);
+    // False when the queue is full: the bytes are not recorded (a gap in the log).
+    bool data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset, const uint8_t* bytes,
+              size_t size);
+    // `end_offset` per direction (c2s, s2c): bytes read from that side in all.
+    void close(ConnectionId id, int64_t ts_us, CloseReason reason, const uint64_t end_offset[2]);
+
+    // Records everything queued, closes every log and joins the thread. Idempotent.
+    void stop();
+
+    RecorderStats stats() const;
+
+private:
+    enum class EventKind : uint8_t { Open, Data, Close };
+
+    struct Event {
+        EventKind kind;
+        ConnectionId id;
+        Direction dir;
+        int64_t ts_us;
+        uint64_t offset;
+        CloseReason reason;
+        uint64_t end_offset[2];
+        bool tls;
+        Endpoint client, server;
+        std::vector<uint8_t> bytes;
+    };
+    struct Recording;
+    struct Connection;
+
+    void push(Event ev, size_t bytes);
+    void run();
+    void handle(Event& ev);
+    void route(Connection& c);
+    void deliver(Connection& c, Event& ev);
+    void check(Recording& r);
+    void finish(Recording& r);
+    void checkpoint_all();
+    void say(const std::string& line) const;
+
+    RecorderOptions opt_;
+    mutable std::mutex mu_;
+    std::condition_variable wake_;
+    std::deque<Event> queue_;
+    bool stopping_ = false;
+    bool recorder_waiting_ = false;
+    RecorderStats stats_;
+
+    // Recorder thread only.
+    std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
+    std::vector<std::unique_ptr<Recording>> recordings_;
+
+    std::thread thread_;
+};
+
+}  // namespace spicetap::proxy
