@@ -3,6 +3,8 @@
 // the shape, position and visibility the server issued (its manifest), and a frame with the
 // cursor composited must show the server's known shape at the known position. The same for the
 // cursor a QEMU guest sets through the qxl DRM driver (tests/qemu/fbdraw.c cursor scene).
+#include "replay/canvas/cursor.h"
+
 #include <fmt/core.h>
 
 #include <catch2/catch.hpp>
@@ -12,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "replay/canvas/cursor.h"
 #include "replay/cursor_state.h"
 #include "replay/session_replay.h"
 #include "tests/peers/json_lite.h"

@@ -132,28 +132,32 @@ void check_seeks(const fs::path& pcap, int n_times) {
 }  // namespace
 
 TEST_CASE("seek: agrees with a sequential replay on QEMU sessions", "[replay][seek][qemu]") {
-    for (const char* name : {"glz", "lz", "jpeg", "stream", "keys", "quic", "off", "zlib_glz",
-                             "auto_glz"}) {
+    for (const char* name :
+         {"glz", "lz", "jpeg", "stream", "keys", "quic", "off", "zlib_glz", "auto_glz"}) {
         const fs::path pcap = test::fixture_dir() / (std::string("qemu-") + name) / "capture.pcap";
         if (!fs::exists(pcap)) {
             continue;
         }
-        DYNAMIC_SECTION(name) { check_seeks(pcap, 14); }
+        DYNAMIC_SECTION(name) {
+            check_seeks(pcap, 14);
+        }
     }
 }
 
 TEST_CASE("seek: agrees with a sequential replay on the test peers' sessions",
           "[replay][seek][peers]") {
     bool any = false;
-    for (const char* name : {"cursor", "stream-h264", "stream-vp8", "stream-vp9", "stream-mjpeg",
-                             "lossless-glz", "lossless-zlib-glz", "lossy-jpeg", "everything",
-                             "multi-monitor", "resize"}) {
+    for (const char* name :
+         {"cursor", "stream-h264", "stream-vp8", "stream-vp9", "stream-mjpeg", "lossless-glz",
+          "lossless-zlib-glz", "lossy-jpeg", "everything", "multi-monitor", "resize"}) {
         const fs::path pcap = test::fixture_dir() / name / "capture.pcap";
         if (!fs::exists(pcap)) {
             continue;
         }
         any = true;
-        DYNAMIC_SECTION(name) { check_seeks(pcap, 14); }
+        DYNAMIC_SECTION(name) {
+            check_seeks(pcap, 14);
+        }
     }
     if (!any) {
         WARN("no test-peer recordings in " << test::fixture_dir() << ": skipped");
