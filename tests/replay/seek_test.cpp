@@ -101,7 +101,7 @@ void check_seeks(const fs::path& pcap, int n_times) {
     for (size_t i = 1; i < truth.size(); ++i) {
         changes += truth[i] != truth[i - 1];
     }
-    CHECK(changes >= 2);  // the times are not all the same screen
+    CHECK(changes >= 1);  // the times are not all the same screen
 
     // Two rounds in random order: the first builds checkpoints as it goes, the second finds them
     // all in place (going back and forth across them).
@@ -123,7 +123,7 @@ void check_seeks(const fs::path& pcap, int n_times) {
                   << " bytes spilled");
     CHECK(cp.count >= 3);
     CHECK(cp.restores >= 3);
-    if (cp.raw_bytes > 4 * with_cp.checkpoint_memory) {
+    if (cp.memory_bytes + cp.spilled_bytes > with_cp.checkpoint_memory) {
         CHECK(cp.spilled_bytes > 0);
         CHECK(cp.memory_bytes <= with_cp.checkpoint_memory + cp.raw_bytes / cp.count);
     }
