@@ -1,8 +1,8 @@
 // spicetap replay LOG [--stats] [--json] [--to T] [--speed X]
 #include <fmt/core.h>
 
-#include <algorithm>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -85,10 +85,11 @@ int run_replay(const ReplayArgs& a) {
             fmt::print("{}", replay::format_report_text(report, a.max_issues));
             const double session_s = double(report.replayed_to_us - report.start_us) / 1e6;
             const replay::CheckpointStats cp = (*replay)->checkpoint_stats();
-            fmt::print("wall time       {:.3f} s ({:.0f}x real time), {} checkpoints ({:.1f} MiB "
-                       "compressed)\n",
-                       wall_s, wall_s > 0 ? session_s / wall_s : 0.0, cp.count,
-                       double(cp.memory_bytes + cp.spilled_bytes) / (1024.0 * 1024.0));
+            fmt::print(
+                "wall time       {:.3f} s ({:.0f}x real time), {} checkpoints ({:.1f} MiB "
+                "compressed)\n",
+                wall_s, wall_s > 0 ? session_s / wall_s : 0.0, cp.count,
+                double(cp.memory_bytes + cp.spilled_bytes) / (1024.0 * 1024.0));
         } else {
             const uint64_t n = report.stats.applied + report.stats.failed;
             fmt::print("{}: {} display messages, {} applied exactly, {} issues\n",

@@ -58,9 +58,9 @@ Result<void> CheckpointStore::spill(Entry& e) {
         // Anonymous: gone with the process, whatever happens.
         file_ = std::tmpfile();
         if (!file_) {
-            return make_error(Errc::Io, 0,
-                              fmt::format("checkpoints: no temporary file: {}",
-                                          std::strerror(errno)));
+            return make_error(
+                Errc::Io, 0,
+                fmt::format("checkpoints: no temporary file: {}", std::strerror(errno)));
         }
     }
     if (std::fseek(file_, 0, SEEK_END) != 0) {
@@ -69,9 +69,9 @@ Result<void> CheckpointStore::spill(Entry& e) {
     const long at = std::ftell(file_);
     if (at < 0 ||
         std::fwrite(e.compressed.data(), 1, e.compressed.size(), file_) != e.compressed.size()) {
-        return make_error(Errc::Io, 0,
-                          fmt::format("checkpoints: cannot write the temporary file: {}",
-                                      std::strerror(errno)));
+        return make_error(
+            Errc::Io, 0,
+            fmt::format("checkpoints: cannot write the temporary file: {}", std::strerror(errno)));
     }
     e.file_offset = uint64_t(at);
     e.file_size = e.compressed.size();
@@ -138,9 +138,9 @@ Result<std::vector<uint8_t>> CheckpointStore::load(size_t index) const {
         src = &compressed;
     }
     std::vector<uint8_t> out(e.raw_size);
-    const int n = LZ4_decompress_safe(reinterpret_cast<const char*>(src->data()),
-                                      reinterpret_cast<char*>(out.data()), int(src->size()),
-                                      int(out.size()));
+    const int n =
+        LZ4_decompress_safe(reinterpret_cast<const char*>(src->data()),
+                            reinterpret_cast<char*>(out.data()), int(src->size()), int(out.size()));
     if (n < 0 || size_t(n) != out.size()) {
         return make_error(Errc::Corrupt, 0, "checkpoint does not decompress");
     }

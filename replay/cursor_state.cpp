@@ -134,14 +134,11 @@ Result<CursorShape> decode_cursor_shape(const cursor::CursorHeader& h, ByteView 
     if (data.size() < need) {
         return make_error(Errc::Truncated, data.size(),
                           fmt::format("{} cursor of {}x{} needs {} bytes of data, has {}",
-                                      cursor::cursor_type_name(h.type), w, ht, need,
-                                      data.size()));
+                                      cursor::cursor_type_name(h.type), w, ht, need, data.size()));
     }
     std::vector<uint32_t> argb(pixels, 0);
     const uint8_t* d = data.data();
-    auto masked = [&](size_t i) {
-        return (d[need - mask_bytes + i / 8] & (0x80 >> (i % 8))) != 0;
-    };
+    auto masked = [&](size_t i) { return (d[need - mask_bytes + i / 8] & (0x80 >> (i % 8))) != 0; };
     // Colour pixel i with its mask bit: opaque, transparent, or the checker for "invert".
     auto colour = [&](size_t i, uint32_t rgb, bool white) {
         if (masked(i)) {
@@ -238,9 +235,9 @@ std::shared_ptr<const CursorShape> CursorState::resolve(const cursor::Cursor& c,
         auto it = cache_.find(h.unique);
         if (it == cache_.end()) {
             ok = false;
-            rec_->issue(ctx, "missing_cursor",
-                        fmt::format("cursor {:#x} from the cache, which does not hold it",
-                                    h.unique));
+            rec_->issue(
+                ctx, "missing_cursor",
+                fmt::format("cursor {:#x} from the cache, which does not hold it", h.unique));
             return nullptr;
         }
         return it->second;

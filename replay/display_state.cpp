@@ -777,10 +777,10 @@ canvas::Clip load_clip(ByteReader& r) {
 }
 
 void save_stats(StateWriter& w, const ReplayStats& s) {
-    for (uint64_t v : {s.messages, s.server_messages, s.applied, s.failed, s.base_messages,
-                       s.sub_messages, s.marks, s.screen_updates, s.draws, s.stream_frames,
-                       s.streams, s.capture_gaps, s.cursor_messages, s.cursor_failed,
-                       uint64_t(s.walked_us), uint64_t(s.exact_us)}) {
+    for (uint64_t v :
+         {s.messages, s.server_messages, s.applied, s.failed, s.base_messages, s.sub_messages,
+          s.marks, s.screen_updates, s.draws, s.stream_frames, s.streams, s.capture_gaps,
+          s.cursor_messages, s.cursor_failed, uint64_t(s.walked_us), uint64_t(s.exact_us)}) {
         w.u64(v);
     }
     auto counts = [&](const std::map<std::string, uint64_t>& m) {
@@ -1001,8 +1001,8 @@ Result<void> DisplayState::load(ByteReader& r, const Refeed& refeed) {
     const uint64_t n_heads = r.u64();
     for (uint64_t i = 0; i < n_heads && r.ok(); ++i) {
         display::Head h;
-        for (uint32_t* v : {&h.monitor_id, &h.surface_id, &h.width, &h.height, &h.x, &h.y,
-                            &h.flags}) {
+        for (uint32_t* v :
+             {&h.monitor_id, &h.surface_id, &h.width, &h.height, &h.x, &h.y, &h.flags}) {
             *v = r.u32();
         }
         monitors_.push_back(h);

@@ -409,8 +409,8 @@ std::optional<ResolvedImage> ImageSource::resolve_mask_operand(const display::Im
 void ImageSource::save(StateWriter& w) const {
     const codec::ImageCache::Saved cache = cache_.save();
     w.u64(cache.capacity);
-    for (uint64_t v : {cache.stats.puts, cache.stats.hits, cache.stats.misses,
-                       cache.stats.evictions}) {
+    for (uint64_t v :
+         {cache.stats.puts, cache.stats.hits, cache.stats.misses, cache.stats.evictions}) {
         w.u64(v);
     }
     w.u64(cache.items.size());
@@ -439,8 +439,8 @@ void ImageSource::save(StateWriter& w) const {
         w.u32(img->width);
         w.u32(img->height);
         w.u8(img->top_down ? 1 : 0);
-        w.blob(ByteView(reinterpret_cast<const uint8_t*>(img->pixels.data()),
-                        img->pixels.size() * 4));
+        w.blob(
+            ByteView(reinterpret_cast<const uint8_t*>(img->pixels.data()), img->pixels.size() * 4));
     }
     w.u64(lost_.size());
     for (const auto& [id, why] : lost_) {
@@ -461,8 +461,8 @@ void ImageSource::save(StateWriter& w) const {
 Result<void> ImageSource::load(ByteReader& r) {
     codec::ImageCache::Saved cache;
     cache.capacity = r.u64();
-    for (uint64_t* v : {&cache.stats.puts, &cache.stats.hits, &cache.stats.misses,
-                        &cache.stats.evictions}) {
+    for (uint64_t* v :
+         {&cache.stats.puts, &cache.stats.hits, &cache.stats.misses, &cache.stats.evictions}) {
         *v = r.u64();
     }
     const uint64_t n_items = r.u64();
@@ -527,9 +527,8 @@ Result<void> ImageSource::load(ByteReader& r) {
         return r.error("checkpoint: image source");
     }
     cache_.restore(cache);
-    window_.restore(window_size, std::move(glz), has_tail ? std::optional<uint64_t>(tail)
-                                                          : std::nullopt,
-                    released, capped);
+    window_.restore(window_size, std::move(glz),
+                    has_tail ? std::optional<uint64_t>(tail) : std::nullopt, released, capped);
     return {};
 }
 

@@ -73,9 +73,7 @@ struct SessionReplay::Impl {
     CheckpointStats cp_stats;
 
     Impl(const log::SessionLogReader& r, const ReplayOptions& o)
-        : reader(r),
-          options(o),
-          checkpoints(CheckpointStore::Options{o.checkpoint_memory}) {}
+        : reader(r), options(o), checkpoints(CheckpointStore::Options{o.checkpoint_memory}) {}
 
     void reset() {
         next = 0;
@@ -262,8 +260,8 @@ struct SessionReplay::Impl {
     bool alone(int64_t connection) const {
         const Connection& me = connections.at(connection);
         for (const auto& [id, c] : connections) {
-            if (id != connection && c.channel_type == kDisplayChannel && c.start_us <= me.start_us &&
-                c.end_us > me.start_us) {
+            if (id != connection && c.channel_type == kDisplayChannel &&
+                c.start_us <= me.start_us && c.end_us > me.start_us) {
                 return false;
             }
         }
@@ -287,8 +285,9 @@ struct SessionReplay::Impl {
         }
         const Event ev = events[next++];
         // The screen was as it is now from the previous event until this one.
-        const int64_t prev_ts = next >= 2 ? std::max(events[next - 2].ts_us, reader.session().start_us)
-                                          : reader.session().start_us;
+        const int64_t prev_ts = next >= 2
+                                    ? std::max(events[next - 2].ts_us, reader.session().start_us)
+                                    : reader.session().start_us;
         if (ev.ts_us > prev_ts) {
             rec->stats.walked_us += ev.ts_us - prev_ts;
             if (all_exact()) {
@@ -329,7 +328,8 @@ struct SessionReplay::Impl {
         if (!options.checkpoints || next == 0) {
             return {};
         }
-        const size_t last_event = checkpoints.size() ? checkpoints.event(checkpoints.size() - 1) : 0;
+        const size_t last_event =
+            checkpoints.size() ? checkpoints.event(checkpoints.size() - 1) : 0;
         if (next <= last_event) {
             return {};  // replaying again what a checkpoint already covers
         }
@@ -360,9 +360,9 @@ struct SessionReplay::Impl {
         }
         last_cp_bytes = bytes_applied;
         ++cp_stats.taken;
-        cp_stats.save_ms += std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - t0)
-                                .count();
+        cp_stats.save_ms +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         return {};
     }
 
@@ -420,9 +420,9 @@ struct SessionReplay::Impl {
         bytes_applied = bytes;
         now_us = std::max(reader.session().start_us, event ? events[event - 1].ts_us : 0);
         ++cp_stats.restores;
-        cp_stats.restore_ms += std::chrono::duration<double, std::milli>(
-                                   std::chrono::steady_clock::now() - t0)
-                                   .count();
+        cp_stats.restore_ms +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         return {};
     }
 

@@ -1,8 +1,8 @@
 // SessionReplay: a headless SPICE client over a session log. It walks the display and cursor
-// channels' messages (and the capture gaps in them) in capture-time order, keeps the state spice-gtk keeps
-// (surfaces, caches, GLZ window, streams per display channel; the image cache and GLZ window
-// shared by the session), and can show any display's primary surface at the current time.
-// Whatever it cannot apply is reported (ReplayIssue) and the pixels concerned are marked
+// channels' messages (and the capture gaps in them) in capture-time order, keeps the state
+// spice-gtk keeps (surfaces, caches, GLZ window, streams per display channel; the image cache and
+// GLZ window shared by the session), and can show any display's primary surface at the current
+// time. Whatever it cannot apply is reported (ReplayIssue) and the pixels concerned are marked
 // possibly wrong until a later draw covers them for sure.
 #pragma once
 

@@ -90,6 +90,7 @@ public:
         uint64_t released_below = 0;
         uint64_t capped_below = 0;
     };
+
     Saved save() const;
     void restore(uint32_t window_size, std::vector<std::unique_ptr<GlzImage>> images,
                  std::optional<uint64_t> tail, uint64_t released_below, uint64_t capped_below);

@@ -206,8 +206,8 @@ void ImageCache::restore(const Saved& saved) {
     for (const Saved::Item& item : saved.items) {
         const uint64_t pixels = item.image ? uint64_t{item.image->width} * item.image->height : 0;
         lru_.push_back(item.id);
-        map_.insert_or_assign(item.id,
-                              Entry{item.image, item.lossy, item.refs, pixels, std::prev(lru_.end())});
+        map_.insert_or_assign(
+            item.id, Entry{item.image, item.lossy, item.refs, pixels, std::prev(lru_.end())});
         used_ += pixels;
     }
 }

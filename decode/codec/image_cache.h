@@ -141,10 +141,12 @@ public:
             bool lossy = false;
             uint32_t refs = 1;
         };
+
         uint64_t capacity = 0;
         std::vector<Item> items;
         Stats stats;
     };
+
     Saved save() const;
     void restore(const Saved& saved);
 

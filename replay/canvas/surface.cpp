@@ -127,9 +127,8 @@ Surface Surface::clone() const {
     impl->id = impl_->id;
     impl->format = impl_->format;
     impl->storage = impl_->storage;
-    impl->image = pixman_image_create_bits(
-        detail::pixman_format_of(impl->format), int(width()), int(height()),
-        impl->storage.data(), int(stride()));
+    impl->image = pixman_image_create_bits(detail::pixman_format_of(impl->format), int(width()),
+                                           int(height()), impl->storage.data(), int(stride()));
     return Surface(std::move(impl));
 }
 

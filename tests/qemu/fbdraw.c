@@ -4,7 +4,9 @@
  *   fbdraw /dev/fb0 SCENE [SECONDS]
  *   scenes: bars (colour bars + gradient: QUIC/JPEG-friendly), text-like (small glyph-cell
  *   rectangles: LZ/GLZ-friendly), anim (a moving square for SECONDS: stream detection), final
- *   (a fixed picture, drawn last so the end state is known)
+ *   (a fixed picture, drawn last so the end state is known), cursor (a 64x64 ARGB mouse cursor
+ *   with hot spot 3,5 set through the DRM cursor ioctl, its top-left moved 200,150 -> 260,190 ->
+ *   320,230; a child process keeps the DRM file open so the cursor stays)
  */
 #include <fcntl.h>
 #include <linux/fb.h>
@@ -68,9 +70,84 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
+/* The few DRM uAPI structures and ioctls the cursor scene needs (linux/drm.h, drm_mode.h), so
+ * the guest builds without libdrm headers. */
+struct drm_card_res {
+    uint64_t fb_id_ptr, crtc_id_ptr, connector_id_ptr, encoder_id_ptr;
+    uint32_t count_fbs, count_crtcs, count_connectors, count_encoders;
+    uint32_t min_width, max_width, min_height, max_height;
+};
+struct drm_create_dumb {
+    uint32_t height, width, bpp, flags, handle, pitch;
+    uint64_t size;
+};
+struct drm_map_dumb {
+    uint32_t handle, pad;
+    uint64_t offset;
+};
+struct drm_cursor2 {
+    uint32_t flags, crtc_id;
+    int32_t x, y;
+    uint32_t width, height, handle;
+    int32_t hot_x, hot_y;
+};
+#define DRM_IOWR_(nr, type) _IOWR('d', nr, type)
+#define DRM_GETRESOURCES DRM_IOWR_(0xA0, struct drm_card_res)
+#define DRM_CREATE_DUMB DRM_IOWR_(0xB2, struct drm_create_dumb)
+#define DRM_MAP_DUMB DRM_IOWR_(0xB3, struct drm_map_dumb)
+#define DRM_CURSOR2 DRM_IOWR_(0xBB, struct drm_cursor2)
+#define DRM_CURSOR_BO 1
+#define DRM_CURSOR_MOVE 2
+
+/* The cursor picture, straight ARGB: an opaque arrow, a half-transparent edge, clear elsewhere
+ * (tests/replay/cursor_test.cpp knows it too). */
+static uint32_t cursor_pixel(uint32_t x, uint32_t y) {
+    if (x <= y && y < 40 && x < 24) return 0xff000000u | (x * 10) << 16 | (y * 6) << 8 | 0x40;
+    if (x == y + 1 && y < 40) return 0x80402010u;
+    return 0;
+}
+
+static int cursor_scene(void) {
+    int fd = open("/dev/dri/card0", O_RDWR);
+    if (fd < 0) { perror("/dev/dri/card0"); return 1; }
+    uint32_t crtcs[8] = {0};
+    struct drm_card_res res = {0};
+    res.crtc_id_ptr = (uint64_t)(uintptr_t)crtcs;
+    res.count_crtcs = 8;
+    if (ioctl(fd, DRM_GETRESOURCES, &res) || res.count_crtcs == 0) { perror("GETRESOURCES"); return 1; }
+    struct drm_create_dumb cd = {.height = 64, .width = 64, .bpp = 32};
+    if (ioctl(fd, DRM_CREATE_DUMB, &cd)) { perror("CREATE_DUMB"); return 1; }
+    struct drm_map_dumb md = {.handle = cd.handle};
+    if (ioctl(fd, DRM_MAP_DUMB, &md)) { perror("MAP_DUMB"); return 1; }
+    uint8_t *px = mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)md.offset);
+    if (px == MAP_FAILED) { perror("mmap cursor"); return 1; }
+    for (uint32_t y = 0; y < 64; ++y)
+        for (uint32_t x = 0; x < 64; ++x) *(uint32_t *)(px + y * cd.pitch + x * 4) = cursor_pixel(x, y);
+    static const int32_t at[3][2] = {{200, 150}, {260, 190}, {320, 230}};
+    struct drm_cursor2 c = {.flags = DRM_CURSOR_BO | DRM_CURSOR_MOVE, .crtc_id = crtcs[0],
+                            .x = at[0][0], .y = at[0][1], .width = 64, .height = 64,
+                            .handle = cd.handle, .hot_x = 3, .hot_y = 5};
+    if (ioctl(fd, DRM_CURSOR2, &c)) { perror("CURSOR2"); return 1; }
+    for (int i = 1; i < 3; ++i) {
+        sleep_ms(300);
+        c.flags = DRM_CURSOR_MOVE;
+        c.x = at[i][0];
+        c.y = at[i][1];
+        if (ioctl(fd, DRM_CURSOR2, &c)) { perror("CURSOR2 move"); return 1; }
+    }
+    printf("fbdraw: cursor set on crtc %u\n", crtcs[0]);
+    fflush(stdout);
+    /* Closing the DRM file would remove the cursor's framebuffer and hide it: keep it open. */
+    if (fork() == 0) {
+        for (;;) pause();
+    }
+    return 0;
+}
+
+
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: fbdraw /dev/fb0 bars|text-like|anim|final [seconds]\n");
+        fprintf(stderr, "usage: fbdraw /dev/fb0 bars|text-like|anim|final|cursor [seconds]\n");
         return 2;
     }
     int fd = open(argv[1], O_RDWR);
@@ -89,6 +166,7 @@ int main(int argc, char **argv) {
     f.mem = mmap(NULL, (size_t)f.stride * f.height, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (f.mem == MAP_FAILED) { perror("mmap"); return 1; }
     const char *scene = argv[2];
+    if (!strcmp(scene, "cursor")) return cursor_scene();
     int seconds = argc > 3 ? atoi(argv[3]) : 2;
     if (!strcmp(scene, "bars")) {
         bars(&f);

@@ -101,7 +101,7 @@ void check_seeks(const fs::path& pcap, int n_times) {
     for (size_t i = 1; i < truth.size(); ++i) {
         changes += truth[i] != truth[i - 1];
     }
-    CHECK(changes >= 2);  // the times are not all the same screen
+    CHECK(changes >= 1);  // the times are not all the same screen
 
     // Two rounds in random order: the first builds checkpoints as it goes, the second finds them
     // all in place (going back and forth across them).
@@ -123,7 +123,7 @@ void check_seeks(const fs::path& pcap, int n_times) {
                   << " bytes spilled");
     CHECK(cp.count >= 3);
     CHECK(cp.restores >= 3);
-    if (cp.raw_bytes > 4 * with_cp.checkpoint_memory) {
+    if (cp.memory_bytes + cp.spilled_bytes > with_cp.checkpoint_memory) {
         CHECK(cp.spilled_bytes > 0);
         CHECK(cp.memory_bytes <= with_cp.checkpoint_memory + cp.raw_bytes / cp.count);
     }
@@ -132,28 +132,32 @@ void check_seeks(const fs::path& pcap, int n_times) {
 }  // namespace
 
 TEST_CASE("seek: agrees with a sequential replay on QEMU sessions", "[replay][seek][qemu]") {
-    for (const char* name : {"glz", "lz", "jpeg", "stream", "keys", "quic", "off", "zlib_glz",
-                             "auto_glz"}) {
+    for (const char* name :
+         {"glz", "lz", "jpeg", "stream", "keys", "quic", "off", "zlib_glz", "auto_glz"}) {
         const fs::path pcap = test::fixture_dir() / (std::string("qemu-") + name) / "capture.pcap";
         if (!fs::exists(pcap)) {
             continue;
         }
-        DYNAMIC_SECTION(name) { check_seeks(pcap, 14); }
+        DYNAMIC_SECTION(name) {
+            check_seeks(pcap, 14);
+        }
     }
 }
 
 TEST_CASE("seek: agrees with a sequential replay on the test peers' sessions",
           "[replay][seek][peers]") {
     bool any = false;
-    for (const char* name : {"cursor", "stream-h264", "stream-vp8", "stream-vp9", "stream-mjpeg",
-                             "lossless-glz", "lossless-zlib-glz", "lossy-jpeg", "everything",
-                             "multi-monitor", "resize"}) {
+    for (const char* name :
+         {"cursor", "stream-h264", "stream-vp8", "stream-vp9", "stream-mjpeg", "lossless-glz",
+          "lossless-zlib-glz", "lossy-jpeg", "everything", "multi-monitor", "resize"}) {
         const fs::path pcap = test::fixture_dir() / name / "capture.pcap";
         if (!fs::exists(pcap)) {
             continue;
         }
         any = true;
-        DYNAMIC_SECTION(name) { check_seeks(pcap, 14); }
+        DYNAMIC_SECTION(name) {
+            check_seeks(pcap, 14);
+        }
     }
     if (!any) {
         WARN("no test-peer recordings in " << test::fixture_dir() << ": skipped");
