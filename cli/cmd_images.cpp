@@ -9,9 +9,9 @@
 #include <memory>
 #include <tuple>
 
-#include "capture/import/log_source.h"
 #include "capture/log/session_log.h"
 #include "cli/commands.h"
+#include "cli/session_input.h"
 #include "export/images/image_dump.h"
 #include "export/time_arg.h"
 
@@ -37,20 +37,12 @@ int run_images(const ImagesArgs& a) {
             return kExitUsage;
         }
     }
-    auto source = capture::LogSource::open(a.input, tool_version());
-    if (!source) {
-        return report_error(source.error());
+    OpenedSession opened;
+    if (int rc = open_session(a.input, opened); rc != kExitOk) {
+        return rc;
     }
-    if (source->logs().size() != 1) {
-        fmt::print(stderr, "spicetap: {} holds {} SPICE sessions; import it and pick one log\n",
-                   a.input, source->logs().size());
-        return kExitData;
-    }
-    auto reader = log::SessionLogReader::open(source->logs().front());
-    if (!reader) {
-        return report_error(reader.error());
-    }
-    const log::SessionInfo& si = (*reader)->session();
+    const auto& source = opened.source;
+    const log::SessionInfo& si = opened.reader->session();
     images::ImageDumpOptions options;
     options.out_dir = a.output;
     options.types = a.codecs;
@@ -74,7 +66,7 @@ int run_images(const ImagesArgs& a) {
             std::fflush(stderr);
         };
     }
-    auto summary = images::dump_images(**reader, options);
+    auto summary = images::dump_images(*opened.reader, options);
     if (tty) {
         fmt::print(stderr, "\r{:30}\r", "");
     }

@@ -8,9 +8,9 @@
 #include <csignal>
 #include <memory>
 
-#include "capture/import/log_source.h"
 #include "capture/log/session_log.h"
 #include "cli/commands.h"
+#include "cli/session_input.h"
 #include "export/time_arg.h"
 #include "export/video/session_render.h"
 
@@ -175,20 +175,12 @@ int run_render(const RenderArgs& a) {
     if (auto ok = video::check_render_options(opt); !ok) {
         return usage(ok.error().what);
     }
-    auto source = capture::LogSource::open(a.input, tool_version());
-    if (!source) {
-        return report_error(source.error());
+    OpenedSession opened;
+    if (int rc = open_session(a.input, opened); rc != kExitOk) {
+        return rc;
     }
-    if (source->logs().size() != 1) {
-        fmt::print(stderr, "spicetap: {} holds {} SPICE sessions; import it and pick one log\n",
-                   a.input, source->logs().size());
-        return kExitData;
-    }
-    auto reader = log::SessionLogReader::open(source->logs().front());
-    if (!reader) {
-        return report_error(reader.error());
-    }
-    const log::SessionInfo& si = (*reader)->session();
+    const auto& source = opened.source;
+    const log::SessionInfo& si = opened.reader->session();
     auto from = parse_time_arg(a.from, si.start_us, si.end_us);
     if (!from) {
         return usage("--from " + a.from + ": " + from.error().what);
@@ -220,7 +212,7 @@ int run_render(const RenderArgs& a) {
     struct sigaction old {};
 
     ::sigaction(SIGINT, &sa, &old);
-    auto result = video::render_session(**reader, opt);
+    auto result = video::render_session(*opened.reader, opt);
     ::sigaction(SIGINT, &old, nullptr);
     progress.clear();
     if (!result) {

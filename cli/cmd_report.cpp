@@ -8,6 +8,7 @@
 #include "capture/import/log_source.h"
 #include "capture/log/session_log.h"
 #include "cli/commands.h"
+#include "cli/session_input.h"
 #include "export/report/session_report.h"
 
 namespace spicetap::cli {
@@ -20,31 +21,6 @@ struct ReportArgs {
     std::string output;
     bool quiet = false;
 };
-
-// Opens the one session in `input` (a log, or a capture with one SPICE session).
-struct OpenedSession {
-    std::optional<capture::LogSource> source;
-    std::unique_ptr<log::SessionLogReader> reader;
-};
-
-int open_session(const std::string& input, OpenedSession& out) {
-    auto source = capture::LogSource::open(input, tool_version());
-    if (!source) {
-        return report_error(source.error());
-    }
-    if (source->logs().size() != 1) {
-        fmt::print(stderr, "spicetap: {} holds {} SPICE sessions; import it and pick one log\n",
-                   input, source->logs().size());
-        return kExitData;
-    }
-    auto reader = log::SessionLogReader::open(source->logs().front());
-    if (!reader) {
-        return report_error(reader.error());
-    }
-    out.source.emplace(std::move(*source));
-    out.reader = std::move(*reader);
-    return kExitOk;
-}
 
 int run_report(const ReportArgs& a) {
     auto format = report::format_for_path(a.output);

@@ -5,9 +5,9 @@
 #include <memory>
 #include <optional>
 
-#include "capture/import/log_source.h"
 #include "capture/log/session_log.h"
 #include "cli/commands.h"
+#include "cli/session_input.h"
 #include "export/time_arg.h"
 #include "replay/session_replay.h"
 
@@ -25,26 +25,18 @@ struct ScreenshotArgs {
 };
 
 int run_screenshot(const ScreenshotArgs& a) {
-    auto source = capture::LogSource::open(a.input, tool_version());
-    if (!source) {
-        return report_error(source.error());
+    OpenedSession opened;
+    if (int rc = open_session(a.input, opened); rc != kExitOk) {
+        return rc;
     }
-    if (source->logs().size() != 1) {
-        fmt::print(stderr, "spicetap: {} holds {} SPICE sessions; import it and pick one log\n",
-                   a.input, source->logs().size());
-        return kExitData;
-    }
-    auto reader = log::SessionLogReader::open(source->logs().front());
-    if (!reader) {
-        return report_error(reader.error());
-    }
-    const log::SessionInfo& si = (*reader)->session();
+    const auto& source = opened.source;
+    const log::SessionInfo& si = opened.reader->session();
     auto t = parse_time_arg(a.at, si.start_us, si.end_us);
     if (!t) {
         fmt::print(stderr, "spicetap: --at {}: {}\n", a.at, t.error().what);
         return kExitUsage;
     }
-    auto replay = replay::SessionReplay::open(**reader);
+    auto replay = replay::SessionReplay::open(*opened.reader);
     if (!replay) {
         return report_error(replay.error());
     }
