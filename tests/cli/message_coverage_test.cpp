@@ -42,6 +42,8 @@ constexpr const char* kMigration =
     "migration between two servers: no peer of ours migrates (QEMU needs a second VM and a "
     "migration stream)";
 
+constexpr const char* kSometimes = "sometimes in real traffic, not in every recording";
+
 const std::vector<BuiltOnly>& built_only() {
     static const std::vector<BuiltOnly> list = {
         // Base messages.
@@ -94,6 +96,9 @@ const std::vector<BuiltOnly>& built_only() {
          "6800",
          kMigration},
         {"main", "s2c", 112, "", kMigration},
+        // Real traffic carries this one only some of the time (spice-server sends it when the
+        // multimedia clock is adjusted for a stream or audio), so it is also built.
+        {"main", "s2c", 106, "10270000", kSometimes},
         {"main", "s2c", 115, "0a000000",
          "sent only when the agent connects after the client, with its tokens"},
         {"main", "s2c", 116,
@@ -392,6 +397,9 @@ TEST_CASE("every SPICE message of every channel is covered by real traffic or a 
     // The list must not claim "no peer produces it" for a message real traffic carries.
     for (const auto& b : built_only()) {
         INFO(b.channel << " " << b.dir << " " << b.type << " is listed as built-only");
+        if (b.why == kSometimes) {
+            continue;
+        }
         if (std::string(b.channel) == "*") {
             CHECK(seen_base.count({b.dir, b.type}) == 0);
         } else {

@@ -31,6 +31,7 @@
 #include <fmt/core.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -305,6 +306,12 @@ TEST_CASE("key fields agree with tshark's SPICE dissector message by message",
     std::map<std::string, int> compared_by_rule;
     int total_pairs = 0;
     for (const auto& pcap : test::all_real_captures()) {
+        // tshark's PDML of a session of raw bitmaps (QEMU image-compression=off, 25 MB) is
+        // gigabytes of hex and takes minutes; every message kind it holds is also in the
+        // smaller sessions.
+        if (std::filesystem::file_size(pcap) > (3u << 20)) {
+            continue;
+        }
         INFO("capture " << pcap);
         test::TempDir dir;
         capture::ImportOptions opt;
