@@ -144,15 +144,15 @@ TEST_CASE(
                 const std::string kind = j["error"]["kind"].str();
                 const std::string text = j["error"]["text"].str();
                 INFO(kind << ": " << text);
-                // On these sessions only QUIC (no decoder yet) may fail, directly or through the
-                // image cache; anything else is a decoder bug.
-                const bool quic = j["type"].str() == "quic" ||
-                                  text.find("QUIC") != std::string::npos ||
-                                  text.find("quic") != std::string::npos;
-                CHECK(quic);
-                if (j["type"].str() == "quic") {
-                    CHECK(kind == "unsupported_image");
-                }
+                // Every codec decodes, so a failure is a decoder bug -- except one known
+                // limitation: with several display channels a GLZ image may arrive (in capture
+                // time) before the image it refers to, which the server sent on the other
+                // channel; spice-gtk's decoder thread waits for it, our replay does not yet, and
+                // lists the image (and cache hits on it) as missing.
+                const bool multi_display = pcap.string().find("multi-monitor") != std::string::npos;
+                const bool known = multi_display && (kind == "missing_glz_image" ||
+                                                     text.find("GLZ image") != std::string::npos);
+                CHECK(known);
             }
         }
         CHECK(summary["failed"].integer() == failed);

@@ -121,8 +121,9 @@ void check_seeks(const fs::path& pcap, int n_times) {
     const replay::CheckpointStats cp = seek->replay->checkpoint_stats();
     INFO(cp.count << " checkpoints, " << cp.restores << " restores, " << cp.spilled_bytes
                   << " bytes spilled");
-    CHECK(cp.count >= 3);
-    CHECK(cp.restores >= 3);
+    // Checkpoints come every 10 s of session time: a peer session of a few seconds has two.
+    CHECK(cp.count >= 2);
+    CHECK(cp.restores >= 2);
     if (cp.memory_bytes + cp.spilled_bytes > with_cp.checkpoint_memory) {
         CHECK(cp.spilled_bytes > 0);
         CHECK(cp.memory_bytes <= with_cp.checkpoint_memory + cp.raw_bytes / cp.count);
