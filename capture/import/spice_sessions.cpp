@@ -2,12 +2,12 @@
 
 #include <fmt/core.h>
 #include <spice/enums.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
 #include <deque>
 #include <system_error>
-#include <unistd.h>
 #include <variant>
 
 #include "capture/log/writer_identity.h"
@@ -38,7 +38,6 @@ std::string utc_stamp(int64_t ts_us, bool compact) {
     return buf;
 }
 
-
 struct PendingData {
     Direction dir;
     int64_t ts_us;
@@ -60,8 +59,8 @@ struct SpiceSessionBuilder::Session {
     uint64_t framing_errors = 0;
     uint64_t gap_bytes = 0;
     std::string server_addr;
-    size_t open_connections = 0;      // assigned and not closed yet
-    uint64_t part_bytes = 0;          // raw bytes in the current part
+    size_t open_connections = 0;  // assigned and not closed yet
+    uint64_t part_bytes = 0;      // raw bytes in the current part
     int64_t part_start_us = 0;
     std::optional<log::CaptureCounters> counters_at_open;
 };
@@ -74,7 +73,7 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
     Endpoint initiator, responder;
     Kind kind = Kind::Undecided;
     Side client_side = Side::Initiator;
-    std::vector<uint8_t> probe[2];  // first bytes of each side, by Side
+    std::vector<uint8_t> probe[2];       // first bytes of each side, by Side
     std::vector<PendingData> undecided;  // data held until the kind is known
 
     std::unique_ptr<wire::ConnectionFramer> framer;
@@ -88,6 +87,7 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
         uint64_t begin, end;
         int64_t ts_us;
     };
+
     std::deque<ChunkTime> times[2];
     int64_t now_us = 0;
     // Per direction: the stream offset after the last byte seen, and after the last whole
@@ -154,10 +154,9 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
         if (!session && m.dir == Direction::ServerToClient &&
             info.channel_type == SPICE_CHANNEL_MAIN && m.type == SPICE_MSG_MAIN_INIT &&
             m.body.size() >= 4) {
-            const uint32_t sid = static_cast<uint32_t>(m.body[0]) |
-                                 static_cast<uint32_t>(m.body[1]) << 8 |
-                                 static_cast<uint32_t>(m.body[2]) << 16 |
-                                 static_cast<uint32_t>(m.body[3]) << 24;
+            const uint32_t sid =
+                static_cast<uint32_t>(m.body[0]) | static_cast<uint32_t>(m.body[1]) << 8 |
+                static_cast<uint32_t>(m.body[2]) << 16 | static_cast<uint32_t>(m.body[3]) << 24;
             emit(rec);
             owner->assign_session(*this, sid);
             return;
@@ -337,8 +336,8 @@ SpiceSessionBuilder::Connection* SpiceSessionBuilder::find_live(ConnectionId id)
     return it == connections_.end() || fatal_ ? nullptr : it->second.get();
 }
 
-void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
-                                  uint64_t stream_offset, ByteView data) {
+void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us, uint64_t stream_offset,
+                                  ByteView data) {
     Connection* found = find_live(id);
     if (!found) {
         return;
@@ -359,10 +358,9 @@ void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
             probe.assign(4, 0);  // a side starting with a gap cannot show the magic
         }
         // Side is stored in `dir` as Initiator=c2s until the real direction is known.
-        c.undecided.push_back(PendingData{side == Side::Initiator ? Direction::ClientToServer
-                                                                  : Direction::ServerToClient,
-                                          ts_us, stream_offset,
-                                          std::vector<uint8_t>(data.begin(), data.end())});
+        c.undecided.push_back(PendingData{
+            side == Side::Initiator ? Direction::ClientToServer : Direction::ServerToClient, ts_us,
+            stream_offset, std::vector<uint8_t>(data.begin(), data.end())});
         decide_kind(c);
         return;
     }
@@ -379,8 +377,8 @@ void SpiceSessionBuilder::on_data(ConnectionId id, Side side, int64_t ts_us,
     c.framer->feed(dir, stream_offset, data);
 }
 
-void SpiceSessionBuilder::on_gap(ConnectionId id, Side side, int64_t ts_us,
-                                 uint64_t stream_offset, uint64_t length) {
+void SpiceSessionBuilder::on_gap(ConnectionId id, Side side, int64_t ts_us, uint64_t stream_offset,
+                                 uint64_t length) {
     Connection* found = find_live(id);
     if (!found) {
         return;
@@ -488,8 +486,7 @@ SpiceSessionBuilder::Session& SpiceSessionBuilder::session_for(const std::string
     // Session id 0 means "unknown": such connections each get a log of their own.
     if (session_id != 0) {
         for (auto& s : sessions_) {
-            if (s->info.session_id == session_id && s->server_addr == server_addr &&
-                s->writer) {
+            if (s->info.session_id == session_id && s->server_addr == server_addr && s->writer) {
                 return *s;
             }
         }
@@ -501,8 +498,8 @@ SpiceSessionBuilder::Session& SpiceSessionBuilder::session_for(const std::string
     s->info.source_kind = opt_.source_kind;
     s->info.source = opt_.source;
     if (!opt_.live) {
-        s->temp_path = opt_.directory / fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(),
-                                                    ++temp_counter_);
+        s->temp_path = opt_.directory /
+                       fmt::format(".spicetap-{}-{}.spicelog.part", ::getpid(), ++temp_counter_);
         std::error_code ec;
         std::filesystem::remove(s->temp_path, ec);
     }
@@ -523,8 +520,8 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
         s.info.client = Endpoint{c.info.client_addr, c.info.client_port}.to_string();
         if (opt_.live) {
             s.info.writer = log::current_writer_identity();
-            s.base_name = fmt::format("{}-{:08x}", utc_stamp(s.info.start_us, true),
-                                      s.info.session_id);
+            s.base_name =
+                fmt::format("{}-{:08x}", utc_stamp(s.info.start_us, true), s.info.session_id);
             s.temp_path = unused_log_name(s.base_name);
             s.part_start_us = s.info.start_us;
             s.counters_at_open = counters_;
@@ -566,17 +563,22 @@ std::filesystem::path SpiceSessionBuilder::unused_log_name(const std::string& ba
     return target;
 }
 
+// How libpcap's counters moved while this log was open.
+void SpiceSessionBuilder::stamp_capture_counters(Session& s) const {
+    if (s.counters_at_open && counters_) {
+        s.info.capture =
+            log::CaptureCounters{counters_->packets - s.counters_at_open->packets,
+                                 counters_->dropped - s.counters_at_open->dropped,
+                                 counters_->if_dropped - s.counters_at_open->if_dropped};
+    }
+}
+
 void SpiceSessionBuilder::finish_session(Session& s, bool continued) {
     if (!s.writer) {
         return;
     }
     if (!fatal_) {
-        if (s.counters_at_open && counters_) {
-            s.info.capture = log::CaptureCounters{
-                counters_->packets - s.counters_at_open->packets,
-                counters_->dropped - s.counters_at_open->dropped,
-                counters_->if_dropped - s.counters_at_open->if_dropped};
-        }
+        stamp_capture_counters(s);
         auto r = s.writer->update_session(s.info);
         if (r) {
             r = s.writer->close();
@@ -591,8 +593,8 @@ void SpiceSessionBuilder::finish_session(Session& s, bool continued) {
     }
     std::filesystem::path target = s.temp_path;
     if (!opt_.live) {
-        target = unused_log_name(fmt::format("{}-{:08x}", utc_stamp(s.info.start_us, true),
-                                             s.info.session_id));
+        target = unused_log_name(
+            fmt::format("{}-{:08x}", utc_stamp(s.info.start_us, true), s.info.session_id));
         std::error_code ec;
         std::filesystem::rename(s.temp_path, target, ec);
         if (ec) {
@@ -629,12 +631,7 @@ void SpiceSessionBuilder::tick(int64_t now_us) {
         if (!s.writer) {
             continue;
         }
-        if (s.counters_at_open && counters_) {
-            s.info.capture = log::CaptureCounters{
-                counters_->packets - s.counters_at_open->packets,
-                counters_->dropped - s.counters_at_open->dropped,
-                counters_->if_dropped - s.counters_at_open->if_dropped};
-        }
+        stamp_capture_counters(s);
         auto r = s.writer->update_session(s.info);
         if (r) {
             r = s.writer->flush();
@@ -745,8 +742,8 @@ void SpiceSessionBuilder::rotate(Session& s, int64_t now_us) {
                 }
             }
             Result<void> copy_error;
-            auto r = (*old_log)->for_each_chunk_from(
-                old_id, d, from, [&](const log::DataChunk& chunk) {
+            auto r =
+                (*old_log)->for_each_chunk_from(old_id, d, from, [&](const log::DataChunk& chunk) {
                     ByteView bytes(chunk.data);
                     uint64_t at = chunk.offset;
                     if (at + bytes.size() <= from) {
@@ -851,8 +848,9 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
             order.push_back(s.get());
         }
     }
-    std::sort(order.begin(), order.end(),
-              [](const Session* a, const Session* b) { return a->info.start_us < b->info.start_us; });
+    std::sort(order.begin(), order.end(), [](const Session* a, const Session* b) {
+        return a->info.start_us < b->info.start_us;
+    });
     for (Session* s : order) {
         finish_session(*s, false);
     }
@@ -867,9 +865,9 @@ Result<std::vector<FinishedSession>> SpiceSessionBuilder::finish() {
     }
     std::vector<FinishedSession> out = std::move(finished_);
     finished_.clear();
-    std::stable_sort(out.begin(), out.end(), [](const FinishedSession& a, const FinishedSession& b) {
-        return a.start_us < b.start_us;
-    });
+    std::stable_sort(
+        out.begin(), out.end(),
+        [](const FinishedSession& a, const FinishedSession& b) { return a.start_us < b.start_us; });
     return out;
 }
 

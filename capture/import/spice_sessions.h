@@ -20,7 +20,7 @@
 namespace spicetap::capture {
 
 struct FinishedSession {
-    std::filesystem::path path;       // final path of the log
+    std::filesystem::path path;  // final path of the log
     uint32_t session_id = 0;
     std::string server;
     int64_t start_us = 0;
@@ -29,15 +29,15 @@ struct FinishedSession {
     uint64_t messages = 0;
     uint64_t framing_errors = 0;
     uint64_t gap_bytes = 0;
-    int part = 1;                     // part number when the session was rotated
-    bool continued = false;           // the session goes on in the next part
+    int part = 1;            // part number when the session was rotated
+    bool continued = false;  // the session goes on in the next part
 };
 
 struct SessionSinkOptions {
     std::filesystem::path directory;  // where logs are written
     std::string tool_version;
-    std::string source_kind;          // "pcap", "live"
-    std::string source;               // file path or interface description
+    std::string source_kind;  // "pcap", "live"
+    std::string source;       // file path or interface description
     // Logs written from a pcap go to a temporary name and can simply be redone after a crash;
     // live recordings need every second committed.
     bool crash_safe = true;
@@ -55,11 +55,10 @@ struct SessionSinkOptions {
     std::function<void(const FinishedSession&)> on_log_closed;
 };
 
-
 struct BuilderStats {
     uint64_t spice_connections = 0;
-    uint64_t other_connections = 0;   // TCP connections that are not SPICE (skipped)
-    uint64_t other_bytes = 0;         // their payload bytes
+    uint64_t other_connections = 0;  // TCP connections that are not SPICE (skipped)
+    uint64_t other_bytes = 0;        // their payload bytes
     uint64_t messages = 0;
     uint64_t framing_errors = 0;
 };
@@ -80,6 +79,7 @@ public:
     // Live: commits every open log (so readers see data up to now), stamps libpcap's counters
     // into it, and rotates logs that grew past the rotation limits. Call about once a second.
     void tick(int64_t now_us);
+
     // Live: libpcap's counters so far; each log records how they moved while it was open.
     void set_capture_counters(const log::CaptureCounters& counters) { counters_ = counters; }
 
@@ -100,6 +100,7 @@ public:
 
     // A writer error (disk full, ...) stops the builder: every later call is ignored.
     const std::optional<DecodeError>& fatal_error() const { return fatal_; }
+
     const BuilderStats& stats() const { return stats_; }
 
     struct Connection;
@@ -112,6 +113,7 @@ private:
     void assign_session(Connection& c, uint32_t session_id);
     Session& session_for(const std::string& server_addr, uint32_t session_id);
     std::filesystem::path unused_log_name(const std::string& base) const;
+    void stamp_capture_counters(Session& s) const;
     void finish_session(Session& s, bool continued);
     void finish_ended_sessions();
     void rotate(Session& s, int64_t now_us);

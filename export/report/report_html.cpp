@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "export/html/html_escape.h"
 #include "export/report/report_text.h"
 #include "export/report/session_report.h"
 #include "export/summary/session_summary.h"
@@ -45,29 +46,6 @@ std::string color_for(const std::string& channel) {
     const auto& k = channel_colors();
     const auto it = k.find(channel);
     return it == k.end() ? "#78909c" : it->second;
-}
-
-std::string esc(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '&':
-                out += "&amp;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 // A "nice" axis step for a range.
@@ -121,11 +99,11 @@ std::string svg_bars(const std::vector<Bar>& bars, int width = 620) {
         const int y = 5 + int(i) * row;
         const double w = peak > 0 ? (width - left - right) * b.value / peak : 0;
         s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", left - 6, y + 15,
-                         esc(b.label));
+                         html::escape(b.label));
         s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"/>",
                          left, y + 3, std::max(w, 1.0), row - 6, b.color);
-        s +=
-            fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>", left + w + 6, y + 15, esc(b.text));
+        s += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>", left + w + 6, y + 15,
+                         html::escape(b.text));
     }
     return s + "</svg>";
 }
@@ -199,8 +177,8 @@ std::string svg_chart(const std::vector<Series>& series, bool stacked, const std
                          top + ph + 14, num(x));
     }
     s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>", left + pw / 2 - 20, top + ph + 28,
-                     esc(x_unit));
-    s += fmt::format("<text x=\"4\" y=\"15\">{}</text>", esc(y_unit));
+                     html::escape(x_unit));
+    s += fmt::format("<text x=\"4\" y=\"15\">{}</text>", html::escape(y_unit));
     if (stacked) {
         for (size_t k = series.size(); k-- > 0;) {
             const auto& acc = cumulative[k];
@@ -242,7 +220,7 @@ std::string svg_chart(const std::vector<Series>& series, bool stacked, const std
     for (const auto& sr : series) {
         s += fmt::format("<rect x=\"{}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{}\"/>", lx,
                          sr.color);
-        s += fmt::format("<text x=\"{}\" y=\"15\">{}</text>", lx + 13, esc(sr.label));
+        s += fmt::format("<text x=\"{}\" y=\"15\">{}</text>", lx + 13, html::escape(sr.label));
         lx += 20 + int(sr.label.size()) * 7;
     }
     return s + "</svg>";
@@ -296,9 +274,10 @@ std::string header(const std::string& title, const std::string& sub) {
     std::string s = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
     s += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
          "style-src 'unsafe-inline'; img-src data:\">\n";
-    s += fmt::format("<title>{}</title>\n<style>{}</style></head><body>\n", esc(title), kStyle);
+    s += fmt::format("<title>{}</title>\n<style>{}</style></head><body>\n", html::escape(title),
+                     kStyle);
     s += fmt::format("<header><h1>{}</h1><div class=\"sub\">{}</div></header>\n<main>\n",
-                     esc(title), esc(sub));
+                     html::escape(title), html::escape(sub));
     return s;
 }
 
@@ -317,9 +296,10 @@ std::string connections_table(const Report& r) {
         s += fmt::format(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f} "
             "%</td><td class=\"l\">{}</td></tr>",
-            esc(c.channel), c.info.id, c.dir[0].tcp_bytes, c.dir[0].messages, c.dir[1].tcp_bytes,
-            c.dir[1].messages, r.total_bytes ? 100.0 * double(b) / double(r.total_bytes) : 0.0,
-            esc(c.info.end_reason));
+            html::escape(c.channel), c.info.id, c.dir[0].tcp_bytes, c.dir[0].messages,
+            c.dir[1].tcp_bytes, c.dir[1].messages,
+            r.total_bytes ? 100.0 * double(b) / double(r.total_bytes) : 0.0,
+            html::escape(c.info.end_reason));
     }
     return s + "</table>";
 }
@@ -345,7 +325,7 @@ std::string images_section(const Report& r) {
     for (const auto& [codec, im] : r.scan.images) {
         const double ratio = im.bytes ? double(im.decoded_bytes) / double(im.bytes) : 0;
         s += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                         esc(codec), im.images, im.bytes, im.decoded_bytes,
+                         html::escape(codec), im.images, im.bytes, im.decoded_bytes,
                          ratio > 0 ? fmt::format("{:.1f}:1", ratio) : std::string("–"));
         bars.push_back({codec, double(im.bytes), format_bytes(im.bytes), "#1976d2"});
     }
@@ -376,7 +356,7 @@ std::string types_table(const Report& r) {
         s += fmt::format(
             "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td>"
             "<td>{}</td><td>{:.1f} %</td></tr>",
-            esc(row.channel), row.dir, esc(row.name), row.messages, row.bytes,
+            html::escape(row.channel), row.dir, html::escape(row.name), row.messages, row.bytes,
             r.total_bytes ? 100.0 * double(row.bytes) / double(r.total_bytes) : 0.0);
     }
     return s + "</table>";
@@ -396,7 +376,7 @@ std::string streams_and_audio(const Report& r) {
             s += fmt::format(
                 "<tr><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}x{}</td><td>{:.3f}</td>"
                 "<td>{:.3f}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{}</td></tr>",
-                st.channel_id, st.id, esc(st.codec), st.width, st.height,
+                st.channel_id, st.id, html::escape(st.codec), st.width, st.height,
                 double(st.start_us - r.scan.session.start_us) / 1e6,
                 double(st.end_us - r.scan.session.start_us) / 1e6, st.frames, st.bytes, f.fps,
                 format_rate(f.mbit_per_s * 1e6));
@@ -413,8 +393,8 @@ std::string streams_and_audio(const Report& r) {
             s += fmt::format(
                 "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
                 "<td>{}</td><td>{}</td></tr>",
-                esc(a.channel), esc(a.mode), a.channels, a.frequency, a.packets, a.bytes,
-                format_rate(audio_kbit_per_s(a) * 1e3));
+                html::escape(a.channel), html::escape(a.mode), a.channels, a.frequency, a.packets,
+                a.bytes, format_rate(audio_kbit_per_s(a) * 1e3));
         }
         s += "</table>";
     }
@@ -462,7 +442,8 @@ std::string latency_section(const Report& r) {
             const auto* c = r.scan.connection(st.connection);
             s += fmt::format(
                 "<tr><td>{}</td><td>{:.6f}</td><td>{:.6f}</td><td>{:.3f}</td><td>{}</td></tr>",
-                c ? esc(c->channel) : "", double(st.from_us - r.scan.session.start_us) / 1e6,
+                c ? html::escape(c->channel) : "",
+                double(st.from_us - r.scan.session.start_us) / 1e6,
                 double(st.to_us - r.scan.session.start_us) / 1e6,
                 double(st.to_us - st.from_us) / 1000.0, st.window);
         }
@@ -480,8 +461,8 @@ std::string largest_table(const Report& r) {
         s += fmt::format(
             "<tr><td>{:.6f}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td "
             "class=\"l\">{}</td><td>{}</td></tr>",
-            double(m.ts_us - r.scan.session.start_us) / 1e6, c ? esc(c->channel) : "",
-            wire::direction_name(m.dir), esc(m.name), m.bytes);
+            double(m.ts_us - r.scan.session.start_us) / 1e6, c ? html::escape(c->channel) : "",
+            wire::direction_name(m.dir), html::escape(m.name), m.bytes);
     }
     return s + "</table>";
 }
@@ -492,7 +473,7 @@ std::string report_html(const Report& r) {
     std::string s =
         header(fmt::format("SPICE session 0x{:08x} bandwidth report", r.scan.session.session_id),
                session_line(r));
-    s += fmt::format("<p class=\"summary\" id=\"summary\">{}</p>\n", esc(r.summary));
+    s += fmt::format("<p class=\"summary\" id=\"summary\">{}</p>\n", html::escape(r.summary));
     s += "<h2>Bandwidth per second by channel</h2>\n";
     s += svg_chart(per_second_by_channel(r), true, "seconds from start", "Mbit/s");
     s += "<h2>Bytes by channel</h2>\n<div class=\"grid\">" + svg_bars(channel_bars(r)) +
@@ -509,9 +490,10 @@ std::string report_html(const Report& r) {
 std::string compare_html(const Report& a, const Report& b) {
     std::string s =
         header("SPICE bandwidth comparison", "A: " + session_line(a) + " — B: " + session_line(b));
-    s += fmt::format("<p class=\"summary\" id=\"summary\"><b>A</b> ({}): {}</p>\n", esc(a.source),
-                     esc(a.summary));
-    s += fmt::format("<p class=\"summary\"><b>B</b> ({}): {}</p>\n", esc(b.source), esc(b.summary));
+    s += fmt::format("<p class=\"summary\" id=\"summary\"><b>A</b> ({}): {}</p>\n",
+                     html::escape(a.source), html::escape(a.summary));
+    s += fmt::format("<p class=\"summary\"><b>B</b> ({}): {}</p>\n", html::escape(b.source),
+                     html::escape(b.summary));
     s += "<h2>Total bandwidth per second</h2>\n";
     std::vector<Series> totals;
 
@@ -537,8 +519,8 @@ std::string compare_html(const Report& a, const Report& b) {
         if (na > 0) {
             change = fmt::format("{:+.1f} %", 100.0 * (nb - na) / na);
         }
-        return fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(what),
-                           esc(va), esc(vb), change);
+        return fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                           html::escape(what), html::escape(va), html::escape(vb), change);
     };
     s += "<h2>Figures</h2>\n<table><tr><th>figure</th><th>A</th><th>B</th><th>B vs A</th></tr>";
     s += row("duration", fmt::format("{:.3f} s", a.duration_s),

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "decode/wire/json_writer.h"
+#include "export/html/html_escape.h"
 #include "export/summary/session_summary.h"
 #include "export/timeline/timeline.h"
 
@@ -251,29 +252,6 @@ draw();
 status.dataset.ready = '1';
 )JS";
 
-std::string html_escape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '&':
-                out += "&amp;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string write_html(const Timeline& t) {
@@ -374,14 +352,14 @@ std::string write_html(const Timeline& t) {
     out +=
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n";
-    out += fmt::format("<title>{}</title>\n<style>{}</style></head><body>\n", html_escape(title),
+    out += fmt::format("<title>{}</title>\n<style>{}</style></head><body>\n", html::escape(title),
                        kStyle);
     out += fmt::format(
         "<header><h1>{}</h1><div class=\"sub\">{} · {} to {} · {:.3f} s shown · {} messages, {} "
         "events · server {} · client {}</div></header>\n",
-        html_escape(title), html_escape(t.source), summary::format_utc(t.from_us),
+        html::escape(title), html::escape(t.source), summary::format_utc(t.from_us),
         summary::format_utc(t.to_us), double(t.to_us - t.from_us) / 1e6, t.messages.size(),
-        t.events.size(), html_escape(si.server), html_escape(si.client));
+        t.events.size(), html::escape(si.server), html::escape(si.client));
     out +=
         "<div id=\"bar\"><button id=\"zin\">zoom in</button><button id=\"zout\">zoom "
         "out</button><button id=\"zreset\">whole session</button><span id=\"range\"></span>"
