@@ -15,6 +15,8 @@ extern "C" {
 #include <cstring>
 #include <string>
 
+#include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
+
 namespace spicetap::codec {
 
 namespace {
@@ -230,6 +232,9 @@ Result<std::unique_ptr<AudioDecoder>> AudioDecoder::create(uint8_t mode, uint32_
                                   fmt::format("opus: {} Hz is not an Opus rate (48000, 24000, "
                                               "16000, 12000, 8000)",
                                               frequency));
+            }
+            if (auto loaded = ffmpeg_load(); !loaded) {
+                return loaded.error();
             }
             if (auto ok = impl->open_opus(); !ok) {
                 return ok.error();

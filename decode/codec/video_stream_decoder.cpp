@@ -13,6 +13,7 @@ extern "C" {
 #include <string>
 
 #include "decode/codec/jpeg_decoder.h"
+#include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
 
 namespace spicetap::codec {
 
@@ -191,6 +192,9 @@ Result<std::unique_ptr<VideoStreamDecoder>> VideoStreamDecoder::create(uint8_t c
                                                                        uint32_t width,
                                                                        uint32_t height,
                                                                        const Limits& limits) {
+    if (auto loaded = ffmpeg_load(); !loaded) {
+        return loaded.error();
+    }
     if (codec < 1 || codec > 5) {
         return make_error(Errc::Unsupported, 0,
                           fmt::format("video stream: unknown codec type {}", codec));

@@ -13,6 +13,7 @@ extern "C" {
 #include "export/video/letterbox.h"
 #include "export/video/png_frames.h"
 #include "export/video/tiny_font.h"
+#include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
 
 namespace spicetap::video {
 
@@ -30,6 +31,9 @@ Result<codec::DecodedImage> build_contact_sheet(std::span<const SheetFrame> fram
                                                 const ContactSheetOptions& opt) {
     if (frames.empty()) {
         return make_error(Errc::BadValue, 0, "a contact sheet needs at least one frame");
+    }
+    if (auto loaded = codec::ffmpeg_load(); !loaded) {
+        return loaded.error();
     }
     for (const SheetFrame& f : frames) {
         if ((f.picture.format != codec::PixelFormat::Xrgb32 &&

@@ -26,6 +26,7 @@ extern "C" {
 #include <vector>
 
 #include "export/video/letterbox.h"
+#include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
 
 namespace spicetap::video {
 
@@ -1036,6 +1037,9 @@ VideoCodec VideoWriter::codec() const {
 
 Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path,
                                                        const VideoOptions& options) {
+    if (auto loaded = codec::ffmpeg_load(); !loaded) {
+        return loaded.error();
+    }
     // The encoders report every file's statistics at the info level; errors are ours to tell.
     av_log_set_level(std::min(av_log_get_level(), AV_LOG_ERROR));
     auto container = container_of(path);
