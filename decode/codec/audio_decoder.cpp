@@ -25,12 +25,6 @@ namespace {
 constexpr int kOpusChannels = 2;
 constexpr uint32_t kMaxRawChannels = 32;
 
-std::string av_error_text(int err) {
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-    av_strerror(err, buf, sizeof buf);
-    return buf;
-}
-
 bool opus_rate_ok(uint32_t hz) {
     return hz == 48000 || hz == 24000 || hz == 16000 || hz == 12000 || hz == 8000;
 }
@@ -39,18 +33,6 @@ int16_t float_to_s16(float v) {
     const float scaled = std::nearbyint(v * 32768.0f);
     return static_cast<int16_t>(std::clamp(scaled, -32768.0f, 32767.0f));
 }
-
-struct CodecContextDeleter {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-
-struct FrameDeleter {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-
-struct PacketDeleter {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 
 }  // namespace
 
@@ -72,9 +54,9 @@ struct AudioDecoder::Impl {
     AudioMode mode = AudioMode::Raw;
     uint32_t channels = 0;
     uint32_t frequency = 0;
-    std::unique_ptr<AVCodecContext, CodecContextDeleter> ctx;
-    std::unique_ptr<AVFrame, FrameDeleter> frame;
-    std::unique_ptr<AVPacket, PacketDeleter> packet;
+    FfmpegPtr<AVCodecContext> ctx;
+    FfmpegPtr<AVFrame> frame;
+    FfmpegPtr<AVPacket> packet;
     std::vector<uint8_t> padded;
 
     Result<AudioChunk> decode_raw(ByteView data, uint32_t time, uint64_t base) const {
@@ -148,7 +130,7 @@ struct AudioDecoder::Impl {
         if (rc < 0) {
             return make_error(Errc::Corrupt, base,
                               fmt::format("opus: packet of {} bytes rejected: {}", data.size(),
-                                          av_error_text(rc)));
+                                          ffmpeg_error_text(rc)));
         }
         AudioChunk chunk{
             time, static_cast<uint32_t>(ctx->sample_rate), static_cast<uint8_t>(kOpusChannels), {}};
@@ -159,7 +141,7 @@ struct AudioDecoder::Impl {
             }
             if (rc < 0) {
                 return make_error(Errc::Corrupt, base,
-                                  fmt::format("opus: decoding failed: {}", av_error_text(rc)));
+                                  fmt::format("opus: decoding failed: {}", ffmpeg_error_text(rc)));
             }
             chunk.frequency = static_cast<uint32_t>(frame->sample_rate);
             auto ok = append_frame(chunk, base);
@@ -192,8 +174,9 @@ struct AudioDecoder::Impl {
         ctx->request_sample_fmt = AV_SAMPLE_FMT_S16;
         const int rc = avcodec_open2(ctx.get(), dec, nullptr);
         if (rc < 0) {
-            return make_error(Errc::Unsupported, 0,
-                              fmt::format("opus: cannot open the decoder: {}", av_error_text(rc)));
+            return make_error(
+                Errc::Unsupported, 0,
+                fmt::format("opus: cannot open the decoder: {}", ffmpeg_error_text(rc)));
         }
         return {};
     }

@@ -1,7 +1,6 @@
 #include "decode/codec/ffmpeg_api.h"
 
 #include <dlfcn.h>
-
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -39,19 +38,19 @@ Loaded load_all() {
         lib->handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
         if (lib->handle == nullptr) {
             const char* why = dlerror();
-            out.outcome = make_error(Errc::Unsupported, 0,
+            out.outcome = make_error(Errc::Io, 0,
                                      fmt::format("FFmpeg: {} cannot be loaded ({}); install "
                                                  "Debian's FFmpeg libraries (scripts/setup)",
                                                  lib->soname, why ? why : "unknown reason"));
             return out;
         }
     }
-#define SPICETAP_FFMPEG_LOOKUP(library, function)                                              \
+#define SPICETAP_FFMPEG_LOOKUP(library, function)                                                 \
     out.api.function = reinterpret_cast<decltype(&::function)>(dlsym(library.handle, #function)); \
-    if (out.api.function == nullptr) {                                                          \
-        out.outcome = make_error(Errc::Unsupported, 0,                                          \
+    if (out.api.function == nullptr) {                                                            \
+        out.outcome = make_error(Errc::Io, 0,                                            \
                                  fmt::format("FFmpeg: {} has no {}", library.soname, #function)); \
-        return out;                                                                              \
+        return out;                                                                               \
     }
     SPICETAP_FFMPEG_FUNCTIONS(SPICETAP_FFMPEG_LOOKUP)
 #undef SPICETAP_FFMPEG_LOOKUP
@@ -79,6 +78,36 @@ const FfmpegApi& ffmpeg() {
         std::abort();
     }
     return l.api;
+}
+
+std::string ffmpeg_error_text(int err) {
+    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+    ffmpeg().av_strerror(err, buf, sizeof buf);
+    return buf;
+}
+
+void FfmpegDeleter::operator()(AVCodecContext* c) const {
+    ffmpeg().avcodec_free_context(&c);
+}
+
+void FfmpegDeleter::operator()(AVFrame* f) const {
+    ffmpeg().av_frame_free(&f);
+}
+
+void FfmpegDeleter::operator()(AVPacket* p) const {
+    ffmpeg().av_packet_free(&p);
+}
+
+void FfmpegDeleter::operator()(SwsContext* s) const {
+    ffmpeg().sws_freeContext(s);
+}
+
+void FfmpegDeleter::operator()(SwrContext* s) const {
+    ffmpeg().swr_free(&s);
+}
+
+void FfmpegDeleter::operator()(AVAudioFifo* f) const {
+    ffmpeg().av_audio_fifo_free(f);
 }
 
 }  // namespace spicetap::codec

@@ -12,18 +12,12 @@ extern "C" {
 #include <cstring>
 #include <string>
 
-#include "decode/codec/jpeg_decoder.h"
 #include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
+#include "decode/codec/jpeg_decoder.h"
 
 namespace spicetap::codec {
 
 namespace {
-
-std::string av_error_text(int err) {
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-    av_strerror(err, buf, sizeof buf);
-    return buf;
-}
 
 AVCodecID codec_id(VideoCodec c) {
     switch (c) {
@@ -40,18 +34,6 @@ AVCodecID codec_id(VideoCodec c) {
     }
     return AV_CODEC_ID_NONE;
 }
-
-struct CodecContextDeleter {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-
-struct FrameDeleter {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-
-struct PacketDeleter {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 
 }  // namespace
 
@@ -76,13 +58,11 @@ struct VideoStreamDecoder::Impl {
     uint32_t width = 0;
     uint32_t height = 0;
     Limits limits;
-    std::unique_ptr<AVCodecContext, CodecContextDeleter> ctx;
-    std::unique_ptr<AVFrame, FrameDeleter> frame;
-    std::unique_ptr<AVPacket, PacketDeleter> packet;
-    SwsContext* sws = nullptr;
+    FfmpegPtr<AVCodecContext> ctx;
+    FfmpegPtr<AVFrame> frame;
+    FfmpegPtr<AVPacket> packet;
+    FfmpegPtr<SwsContext> sws;
     std::vector<uint8_t> padded;
-
-    ~Impl() { sws_freeContext(sws); }
 
     const char* name() const { return video_codec_name(static_cast<uint8_t>(codec)); }
 
@@ -116,10 +96,10 @@ struct VideoStreamDecoder::Impl {
         }
         // Accurate rounding keeps the YUV->RGB step from costing PSNR; BGRA in memory is
         // native-endian 0xAARRGGBB on little-endian, our Xrgb32.
-        sws = sws_getCachedContext(
-            sws, src->width, src->height, static_cast<AVPixelFormat>(src->format), src->width,
-            src->height, AV_PIX_FMT_BGRA, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT,
-            nullptr, nullptr, nullptr);
+        sws.reset(sws_getCachedContext(
+            sws.release(), src->width, src->height, static_cast<AVPixelFormat>(src->format),
+            src->width, src->height, AV_PIX_FMT_BGRA,
+            SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr));
         if (sws == nullptr) {
             return make_error(
                 Errc::Unsupported, base,
@@ -131,7 +111,7 @@ struct VideoStreamDecoder::Impl {
                                            static_cast<uint32_t>(src->height), PixelFormat::Xrgb32);
         uint8_t* dst_planes[4] = {out.image.pixels.data(), nullptr, nullptr, nullptr};
         int dst_strides[4] = {static_cast<int>(out.image.stride), 0, 0, 0};
-        sws_scale(sws, src->data, src->linesize, 0, src->height, dst_planes, dst_strides);
+        sws_scale(sws.get(), src->data, src->linesize, 0, src->height, dst_planes, dst_strides);
         apply_high_bits(out.image.view());
         return out;
     }
@@ -146,7 +126,7 @@ struct VideoStreamDecoder::Impl {
             if (rc < 0) {
                 return make_error(
                     Errc::Corrupt, base,
-                    fmt::format("{}: decoding failed: {}", name(), av_error_text(rc)));
+                    fmt::format("{}: decoding failed: {}", name(), ffmpeg_error_text(rc)));
             }
             auto converted = convert(base);
             av_frame_unref(frame.get());
@@ -174,7 +154,7 @@ struct VideoStreamDecoder::Impl {
         if (rc < 0 && rc != AVERROR(EAGAIN)) {
             return make_error(Errc::Corrupt, base,
                               fmt::format("{}: frame of {} bytes rejected: {}", name(), data.size(),
-                                          av_error_text(rc)));
+                                          ffmpeg_error_text(rc)));
         }
         return receive_all(base);
     }
@@ -235,7 +215,7 @@ Result<std::unique_ptr<VideoStreamDecoder>> VideoStreamDecoder::create(uint8_t c
         if (rc < 0) {
             return make_error(Errc::Unsupported, 0,
                               fmt::format("video stream: cannot open the {} decoder: {}",
-                                          impl->name(), av_error_text(rc)));
+                                          impl->name(), ffmpeg_error_text(rc)));
         }
     }
     return std::unique_ptr<VideoStreamDecoder>(new VideoStreamDecoder(std::move(impl)));
@@ -255,8 +235,9 @@ Result<std::vector<VideoFrame>> VideoStreamDecoder::flush() {
     }
     const int rc = avcodec_send_packet(impl_->ctx.get(), nullptr);
     if (rc < 0 && rc != AVERROR_EOF) {
-        return make_error(Errc::Corrupt, 0,
-                          fmt::format("{}: flush failed: {}", impl_->name(), av_error_text(rc)));
+        return make_error(
+            Errc::Corrupt, 0,
+            fmt::format("{}: flush failed: {}", impl_->name(), ffmpeg_error_text(rc)));
     }
     auto frames = impl_->receive_all(0);
     avcodec_flush_buffers(impl_->ctx.get());

@@ -10,10 +10,10 @@ extern "C" {
 #include <cstring>
 #include <memory>
 
+#include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
 #include "export/video/letterbox.h"
 #include "export/video/png_frames.h"
 #include "export/video/tiny_font.h"
-#include "decode/codec/ffmpeg_calls.h"  // last: routes the FFmpeg calls above
 
 namespace spicetap::video {
 
@@ -72,11 +72,7 @@ Result<codec::DecodedImage> build_contact_sheet(std::span<const SheetFrame> fram
     const codec::PixelView view = sheet.view();
 
     // One scaler, reused while consecutive pictures share a size.
-    struct SwsFree {
-        void operator()(SwsContext* s) const { sws_freeContext(s); }
-    };
-
-    std::unique_ptr<SwsContext, SwsFree> sws;
+    codec::FfmpegPtr<SwsContext> sws;
     for (size_t i = 0; i < frames.size(); ++i) {
         const codec::PixelView& p = frames[i].picture;
         const uint32_t cx = opt.gap + static_cast<uint32_t>(i % cols) * (tw + opt.gap);
