@@ -63,4 +63,24 @@ void run_channel(const uint8_t* data, size_t size, Server server, Client client)
     w.end_object();
 }
 
+// The usual case: a channel namespace's parse_server and parse_client, each message written
+// with that namespace's write_json (found by argument-dependent lookup).
+template <typename ParseServer, typename ParseClient>
+int run_parsers(const uint8_t* data, size_t size, ParseServer parse_server,
+                ParseClient parse_client) {
+    run_channel(
+        data, size,
+        [&](uint16_t type, ByteView body, const auto& caps, JsonWriter& w) {
+            if (auto m = parse_server(type, body, caps)) {
+                write_json(*m, w);
+            }
+        },
+        [&](uint16_t type, ByteView body, const auto& caps, JsonWriter& w) {
+            if (auto m = parse_client(type, body, caps)) {
+                write_json(*m, w);
+            }
+        });
+    return 0;
+}
+
 }  // namespace spicetap::fuzz
