@@ -324,9 +324,9 @@ struct Pass {
         }
         ptrdiff_t run_at = 0;
         while (x < end) {
-            // Both comparisons at once: which way they go is data, not worth a branch each.
-            if (x > 2 && ((x != run_at) & Px::same(prev, x - 1, prev, x) &
-                          Px::same(cur, x - 1, cur, x - 2))) {
+            // The comparisons at once: which way they go is data, not worth a branch each.
+            if (x > 2 && (int(x != run_at) & int(Px::same(prev, x - 1, prev, x)) &
+                          int(Px::same(cur, x - 1, cur, x - 2)))) {
                 run_at = x;
                 const ptrdiff_t len = run_length(end - x);
                 if (len < 0) {
