@@ -83,12 +83,7 @@ void convert_row(BitmapFormat f, const uint8_t* src, uint8_t* dst, uint32_t widt
 
 // Sets the top byte of `width` 32-bit pixels (Xrgb32 output of 32BIT or RGBA images).
 void make_opaque(uint8_t* row, uint32_t width) {
-    for (uint32_t x = 0; x < width; ++x) {
-        uint32_t px;
-        std::memcpy(&px, row + 4 * x, 4);
-        px |= 0xff000000u;
-        std::memcpy(row + 4 * x, &px, 4);
-    }
+    copy_pixels_or(row, row, width, 0xff000000u);
 }
 
 // Decompresses the blocks from `pos` on into `dst` (capacity bytes), as one LZ4 stream.
