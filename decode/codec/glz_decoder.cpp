@@ -255,7 +255,7 @@ Result<GlzHeader> GlzDecoder::decode_into_window(ByteView stream) {
         work_ = window_.make_image();
     }
     const size_t gross = static_cast<size_t>(h.gross_pixels());
-    std::vector<uint32_t>& pixels = work_->pixels;
+    auto& pixels = work_->pixels;
     pixels.resize(gross);
 
     GlzCursor in{stream.data(), stream.data() + kGlzHeaderSize, stream.data() + stream.size()};
@@ -352,11 +352,8 @@ Result<void> GlzDecoder::copy_out(const GlzImage& image, const PixelView& out) {
         uint8_t* dst = out.row(y);
         if (top == 0) {
             std::memcpy(dst, src, size_t{image.width} * 4);
-            continue;
-        }
-        for (uint32_t x = 0; x < image.width; ++x) {
-            const uint32_t px = src[x] | top;
-            std::memcpy(dst + size_t{x} * 4, &px, 4);
+        } else {
+            copy_pixels_or(dst, reinterpret_cast<const uint8_t*>(src), image.width, top);
         }
     }
     return {};

@@ -20,11 +20,37 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "decode/codec/lz_common.h"
 
 namespace spicetap::codec {
+
+// Allocates pixels without zeroing them first: a GLZ decode writes every pixel of its image
+// (a failed one is never stored), so value-initialisation would be a wasted pass over memory.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {
+        using other = UninitializedAllocator<U>;
+    };
+
+    UninitializedAllocator() = default;
+
+    template <typename U>
+    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+
+    template <typename U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
 
 struct GlzImage {
     uint64_t id = 0;
@@ -33,7 +59,7 @@ struct GlzImage {
     uint32_t width = 0;
     uint32_t height = 0;
     bool top_down = true;
-    std::vector<uint32_t> pixels;  // gross pixels in stream order
+    std::vector<uint32_t, UninitializedAllocator<uint32_t>> pixels;  // gross pixels, stream order
 };
 
 enum class GlzAbsence : uint8_t {

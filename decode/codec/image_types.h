@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace spicetap::codec {
 
@@ -21,9 +22,12 @@ enum class PixelFormat : uint8_t {
 inline size_t bytes_per_row(PixelFormat f, uint32_t width) {
     switch (f) {
         case PixelFormat::Xrgb32:
-        case PixelFormat::Argb32: return size_t{width} * 4;
-        case PixelFormat::A8: return width;
-        case PixelFormat::A1: return (size_t{width} + 7) / 8;
+        case PixelFormat::Argb32:
+            return size_t{width} * 4;
+        case PixelFormat::A8:
+            return width;
+        case PixelFormat::A1:
+            return (size_t{width} + 7) / 8;
     }
     return 0;
 }
@@ -53,5 +57,24 @@ struct Limits {
     uint32_t max_height = 16384;
     uint64_t max_pixels = uint64_t{1} << 26;  // 64 Mpixel
 };
+
+// dst[i] = src[i] | top for n 32-bit pixels (dst may be src), four at a time: the loop the
+// decoders use to make Xrgb32 rows opaque, at memcpy-like speed without -O3.
+inline void copy_pixels_or(uint8_t* dst, const uint8_t* src, size_t n, uint32_t top) {
+    using U32x4 = uint32_t __attribute__((vector_size(16)));
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        U32x4 v;
+        std::memcpy(&v, src + 4 * i, sizeof v);
+        v |= top;
+        std::memcpy(dst + 4 * i, &v, sizeof v);
+    }
+    for (; i < n; ++i) {
+        uint32_t v;
+        std::memcpy(&v, src + 4 * i, 4);
+        v |= top;
+        std::memcpy(dst + 4 * i, &v, 4);
+    }
+}
 
 }  // namespace spicetap::codec

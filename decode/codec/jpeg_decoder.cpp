@@ -141,17 +141,10 @@ Result<void> decode_jpeg(ByteView jpeg, const PixelView& out, const JpegOptions&
     job.options = options;
     job.limits = limits;
     job.base = base_offset;
-    auto ok = run_jpeg(job);
-    if (ok) {
-        // libjpeg-turbo fills X with 0xff already; this keeps the guarantee with any libjpeg.
-        for (uint32_t y = 0; y < out.height; ++y) {
-            uint8_t* row = out.row(y);
-            for (uint32_t x = 0; x < out.width; ++x) {
-                row[4 * x + 3] = 0xff;
-            }
-        }
-    }
-    return ok;
+    // libjpeg-turbo writes JCS_EXT_BGRX rows straight into the view with X = 0xff (the
+    // extended colour spaces are libjpeg-turbo's own, so no other libjpeg builds this): no
+    // conversion or fix-up pass after it.
+    return run_jpeg(job);
 }
 
 Result<JpegAlphaData> parse_jpeg_alpha(ByteView payload, uint64_t base_offset) {

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <lz4.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <memory>
@@ -58,32 +59,74 @@ Result<Lz4Header> read_header(ByteView payload, uint32_t width, uint32_t height,
     return h;
 }
 
+// One stored row into 32-bit pixels; the format is decided once per row, not per pixel.
 void convert_row(BitmapFormat f, const uint8_t* src, uint8_t* dst, uint32_t width) {
-    for (uint32_t x = 0; x < width; ++x) {
-        uint8_t* d = dst + 4 * x;
-        switch (f) {
-            case BitmapFormat::Rgb16:
+    switch (f) {
+        case BitmapFormat::Rgb16:
+            for (uint32_t x = 0; x < width; ++x) {
                 store_pixel32(
-                    d, rgb555_to_xrgb(static_cast<uint16_t>(src[2 * x] | src[2 * x + 1] << 8)));
-                break;
-            case BitmapFormat::Rgb24:
-                std::memcpy(d, src + 3 * x, 3);
-                d[3] = 0xff;
-                break;
-            case BitmapFormat::Rgb32:
-                std::memcpy(d, src + 4 * x, 3);
-                d[3] = 0xff;
-                break;
-            default:
-                std::memcpy(d, src + 4 * x, 4);
-                break;
-        }
+                    dst + 4 * x,
+                    rgb555_to_xrgb(static_cast<uint16_t>(src[2 * x] | src[2 * x + 1] << 8)));
+            }
+            break;
+        case BitmapFormat::Rgb24:
+            for (uint32_t x = 0; x < width; ++x) {
+                std::memcpy(dst + 4 * x, src + 3 * x, 3);
+                dst[4 * x + 3] = 0xff;
+            }
+            break;
+        default:
+            std::memcpy(dst, src, size_t{width} * 4);
+            break;
     }
 }
 
-struct StreamDeleter {
-    void operator()(LZ4_streamDecode_t* s) const { LZ4_freeStreamDecode(s); }
-};
+// Sets the top byte of `width` 32-bit pixels (Xrgb32 output of 32BIT or RGBA images).
+void make_opaque(uint8_t* row, uint32_t width) {
+    copy_pixels_or(row, row, width, 0xff000000u);
+}
+
+// Decompresses the blocks from `pos` on into `dst` (capacity bytes), as one LZ4 stream.
+// Returns the bytes produced.
+Result<size_t> decompress_blocks(ByteView payload, size_t pos, uint8_t* dst, size_t capacity,
+                                 const PixelView& out, uint64_t base_offset) {
+    // The stream state is a few dozen bytes: on the stack, not allocated per image.
+    LZ4_streamDecode_t stream;
+    LZ4_setStreamDecode(&stream, nullptr, 0);
+    size_t produced = 0;
+    do {
+        if (payload.size() - pos < 4) {
+            return make_error(Errc::Truncated, base_offset + pos,
+                              "lz4: missing a block size (u32 big-endian)");
+        }
+        const uint32_t block = uint32_t{payload[pos]} << 24 | uint32_t{payload[pos + 1]} << 16 |
+                               uint32_t{payload[pos + 2]} << 8 | payload[pos + 3];
+        pos += 4;
+        if (block == 0 || block > payload.size() - pos || block > INT_MAX) {
+            return make_error(Errc::Truncated, base_offset + pos - 4,
+                              fmt::format("lz4: block of {} bytes, {} left in the payload", block,
+                                          payload.size() - pos));
+        }
+        if (produced == capacity) {
+            return make_error(Errc::Corrupt, base_offset + pos,
+                              fmt::format("lz4: more blocks after the {}x{} image is complete",
+                                          out.width, out.height));
+        }
+        const int n = LZ4_decompress_safe_continue(
+            &stream, reinterpret_cast<const char*>(payload.data() + pos),
+            reinterpret_cast<char*>(dst + produced), static_cast<int>(block),
+            static_cast<int>(capacity - produced));
+        if (n <= 0) {
+            return make_error(Errc::Corrupt, base_offset + pos,
+                              fmt::format("lz4: corrupt block of {} bytes (or it decodes past "
+                                          "the {}x{} image)",
+                                          block, out.width, out.height));
+        }
+        produced += static_cast<size_t>(n);
+        pos += block;
+    } while (pos < payload.size());
+    return produced;
+}
 
 }  // namespace
 
@@ -115,46 +158,39 @@ Result<void> decode_lz4(ByteView payload, const PixelView& out, const Limits& li
             Errc::LimitExceeded, base_offset,
             fmt::format("lz4: {}x{} image is too large for LZ4", out.width, out.height));
     }
-    std::vector<uint8_t> raw(capacity);
-    std::unique_ptr<LZ4_streamDecode_t, StreamDeleter> stream(LZ4_createStreamDecode());
-    if (!stream) {
-        return make_error(Errc::Io, base_offset, "lz4: cannot allocate a stream decoder");
+    // 16/24/32-bit images are opaque; RGBA keeps its alpha unless asked for as Xrgb32.
+    const bool opaque = h.format != BitmapFormat::Rgba || out.format == PixelFormat::Xrgb32;
+    if (h.bytes_per_pixel == 4 && out.stride == packed_row) {
+        // 32-bit pixels into a packed view: straight into the output, rows flipped in place
+        // for bottom-up images, the top byte set after.
+        auto produced = decompress_blocks(payload, 2, out.data, capacity, out, base_offset);
+        if (!produced) {
+            return produced.error();
+        }
+        if (*produced != capacity) {
+            return make_error(Errc::Corrupt, base_offset + payload.size(),
+                              fmt::format("lz4: {} decompressed bytes are not {} rows of at "
+                                          "least {} bytes",
+                                          *produced, out.height, packed_row));
+        }
+        if (!h.top_down) {
+            for (uint32_t y = 0; y < out.height / 2; ++y) {
+                std::swap_ranges(out.row(y), out.row(y) + packed_row, out.row(out.height - 1 - y));
+            }
+        }
+        if (opaque) {
+            for (uint32_t y = 0; y < out.height; ++y) {
+                make_opaque(out.row(y), out.width);
+            }
+        }
+        return {};
     }
-
-    size_t pos = 2;
-    size_t produced = 0;
-    do {
-        if (payload.size() - pos < 4) {
-            return make_error(Errc::Truncated, base_offset + pos,
-                              "lz4: missing a block size (u32 big-endian)");
-        }
-        const uint32_t block = uint32_t{payload[pos]} << 24 | uint32_t{payload[pos + 1]} << 16 |
-                               uint32_t{payload[pos + 2]} << 8 | payload[pos + 3];
-        pos += 4;
-        if (block == 0 || block > payload.size() - pos || block > INT_MAX) {
-            return make_error(Errc::Truncated, base_offset + pos - 4,
-                              fmt::format("lz4: block of {} bytes, {} left in the payload", block,
-                                          payload.size() - pos));
-        }
-        if (produced == capacity) {
-            return make_error(Errc::Corrupt, base_offset + pos,
-                              fmt::format("lz4: more blocks after the {}x{} image is complete",
-                                          out.width, out.height));
-        }
-        const int n = LZ4_decompress_safe_continue(
-            stream.get(), reinterpret_cast<const char*>(payload.data() + pos),
-            reinterpret_cast<char*>(raw.data() + produced), static_cast<int>(block),
-            static_cast<int>(capacity - produced));
-        if (n <= 0) {
-            return make_error(Errc::Corrupt, base_offset + pos,
-                              fmt::format("lz4: corrupt block of {} bytes (or it decodes past "
-                                          "the {}x{} image)",
-                                          block, out.width, out.height));
-        }
-        produced += static_cast<size_t>(n);
-        pos += block;
-    } while (pos < payload.size());
-
+    std::vector<uint8_t> raw(capacity);
+    auto produced_or = decompress_blocks(payload, 2, raw.data(), capacity, out, base_offset);
+    if (!produced_or) {
+        return produced_or.error();
+    }
+    const size_t produced = *produced_or;
     const size_t row = produced / out.height;
     if (produced % out.height != 0 || row < packed_row) {
         return make_error(Errc::Corrupt, base_offset + payload.size(),
@@ -165,11 +201,8 @@ Result<void> decode_lz4(ByteView payload, const PixelView& out, const Limits& li
     for (uint32_t y = 0; y < out.height; ++y) {
         const uint32_t stored = h.top_down ? y : out.height - 1 - y;
         convert_row(h.format, raw.data() + size_t{stored} * row, out.row(y), out.width);
-        if (out.format == PixelFormat::Xrgb32) {
-            // An RGBA image asked for as Xrgb32: the caller wants it opaque.
-            for (uint32_t x = 0; x < out.width; ++x) {
-                out.row(y)[4 * x + 3] = 0xff;
-            }
+        if (opaque && h.bytes_per_pixel == 4) {
+            make_opaque(out.row(y), out.width);
         }
     }
     return {};

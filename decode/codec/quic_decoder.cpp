@@ -200,8 +200,12 @@ struct Pass {
 
     // The next residual of channel c, coded with the code its context's bucket prefers.
     unsigned symbol(unsigned c, uint8_t context) {
+        return symbol(lanes[c].model->bucket_for(Px::family(), context).best);
+    }
+
+    // The next residual, coded with Golomb-Rice code l.
+    unsigned symbol(unsigned l) {
         const Family& f = Px::family();
-        const unsigned l = lanes[c].model->bucket_for(f, context).best;
         const uint32_t window = bits.peek();
         unsigned len;
         unsigned v;
@@ -225,8 +229,8 @@ struct Pass {
     void learn(ptrdiff_t x) {
         const Family& f = Px::family();
         for (unsigned c = 0; c < Px::kChannels; ++c) {
-            lanes[c].model->template update<Px::kBpc>(f, lanes[c].residual[x - 1],
-                                                      lanes[c].residual[x], state.wm_trigger);
+            lanes[c].model->update(f, lanes[c].residual[x - 1], lanes[c].residual[x],
+                                   state.wm_trigger);
         }
     }
 
@@ -238,6 +242,23 @@ struct Pass {
         for (unsigned c = 0; c < Px::kChannels; ++c) {
             const unsigned r = symbol(c, lanes[c].residual[x - 1]);
             lanes[c].residual[x] = static_cast<uint8_t>(r);
+            v[c] = (f.l2u[r] + predict(c)) & kMask;
+        }
+        Px::put(cur, x, v);
+    }
+
+    // Decodes pixel x and lets the model learn it at once, as learn(x) after pixel(x) would:
+    // each channel has its own model, so channel c may learn before c + 1 decodes, and the
+    // bucket that chose the code is the one that learns.
+    template <typename Predict>
+    void pixel_learn(uint8_t* cur, ptrdiff_t x, Predict predict) {
+        const Family& f = Px::family();
+        unsigned v[Px::kChannels];
+        for (unsigned c = 0; c < Px::kChannels; ++c) {
+            quic::Bucket& b = lanes[c].model->bucket_for(f, lanes[c].residual[x - 1]);
+            const unsigned r = symbol(b.best);
+            lanes[c].residual[x] = static_cast<uint8_t>(r);
+            quic::ChannelModel::learn(f, b, static_cast<uint8_t>(r), state.wm_trigger);
             v[c] = (f.l2u[r] + predict(c)) & kMask;
         }
         Px::put(cur, x, v);
@@ -278,6 +299,52 @@ struct Pass {
             pixel(cur, x, left);
         }
         state.waitcnt = static_cast<uint32_t>(stop - end);
+    }
+
+    // Wait mask 0 (an image's first 2048 pixels: all of a glyph cell or a small tile) with no
+    // countdown left: every pixel teaches the model and draws one random number, so the
+    // segments below need no learning schedule. Same results as the general ones.
+    void first_row_segment_each(uint8_t* cur, ptrdiff_t x, ptrdiff_t end) {
+        if (x == 0 && x < end) {
+            pixel_learn(cur, 0, [](unsigned) { return 0u; });
+            ++state.tabrand_seed;
+            x = 1;
+        }
+        for (; x < end; ++x) {
+            pixel_learn(cur, x, [&](unsigned c) { return Px::get(cur, x - 1, c); });
+            ++state.tabrand_seed;
+        }
+    }
+
+    bool row_segment_each(const uint8_t* prev, uint8_t* cur, ptrdiff_t x, ptrdiff_t end) {
+        if (x == 0 && x < end) {
+            pixel_learn(cur, 0, [&](unsigned c) { return Px::get(prev, 0, c); });
+            ++state.tabrand_seed;
+            x = 1;
+        }
+        ptrdiff_t run_at = 0;
+        while (x < end) {
+            // The comparisons at once: which way they go is data, not worth a branch each.
+            if (x > 2 && (int(x != run_at) & int(Px::same(prev, x - 1, prev, x)) &
+                          int(Px::same(cur, x - 1, cur, x - 2)))) {
+                run_at = x;
+                const ptrdiff_t len = run_length(end - x);
+                if (len < 0) {
+                    bad_run_at = x;
+                    return false;
+                }
+                for (const ptrdiff_t run_end = x + len; x < run_end; ++x) {
+                    Px::repeat(cur, x);
+                }
+                continue;
+            }
+            pixel_learn(cur, x, [&](unsigned c) {
+                return (Px::get(cur, x - 1, c) + Px::get(prev, x, c)) >> 1;
+            });
+            ++state.tabrand_seed;
+            ++x;
+        }
+        return true;
     }
 
     // Later rows from x to end: predicted by the mean of left and up; where the row above is
@@ -412,7 +479,11 @@ struct Pass {
             lane.residual[-1] = 0;
         }
         return schedule(width, [&](ptrdiff_t from, ptrdiff_t to, uint32_t waitmask) {
-            first_row_segment(cur, from, to, waitmask);
+            if (waitmask == 0 && state.waitcnt == 0) {
+                first_row_segment_each(cur, from, to);
+            } else {
+                first_row_segment(cur, from, to, waitmask);
+            }
             return true;
         });
     }
@@ -422,6 +493,9 @@ struct Pass {
             lane.residual[-1] = lane.residual[0];
         }
         return schedule(width, [&](ptrdiff_t from, ptrdiff_t to, uint32_t waitmask) {
+            if (waitmask == 0 && state.waitcnt == 0) {
+                return row_segment_each(prev, cur, from, to);
+            }
             return row_segment(prev, cur, from, to, waitmask);
         });
     }

@@ -34,8 +34,12 @@ constexpr Family make_family(unsigned bpc) {
         f.not_gr_prefix_mask[l] = low_bits(32 - prefix);
         f.not_gr_suffix_mask[l] = low_bits(suffix);
         for (unsigned v = 0; v < 256; ++v) {
-            f.code_len[v][l] = v < f.n_gr[l] ? (v >> l) + l + 1 : f.not_gr_len[l];
+            f.code_len[v][l] =
+                static_cast<int16_t>(v < f.n_gr[l] ? (v >> l) + l + 1 : f.not_gr_len[l]);
         }
+    }
+    for (unsigned l = bpc; l < kMaxCodes; ++l) {
+        f.unused_codes[l] = 0x7fff;
     }
     const unsigned mask = f.levels - 1;
     for (unsigned s = 0; s <= mask; ++s) {

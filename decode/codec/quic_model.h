@@ -14,6 +14,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace spicetap::codec::quic {
 
 inline constexpr unsigned kMaxCodes = 8;         // Golomb codes per family (one per bit of depth)
@@ -21,14 +25,12 @@ inline constexpr unsigned kWaitMaskMax = 6;      // wait mask index stops growin
 inline constexpr unsigned kWaitMaskNext = 2048;  // symbols per wait mask index step
 inline constexpr unsigned kMelcStates = 32;
 
-// Eight 32-bit code lengths or counters, laid out so a bucket update is two vector adds (GCC
-// and clang vector extensions; plain SSE2 on x86-64).
-using U32x4 = uint32_t __attribute__((vector_size(16)));
-using I32x4 = int32_t __attribute__((vector_size(16)));
-
-struct alignas(16) CodeLengths {
-    U32x4 half[2];
-};
+// Eight code-length totals, one per code, in one 128-bit vector (GCC and clang vector
+// extensions; plain SSE2 on x86-64). 16 bits are enough: a code's total is at most 26 times the
+// best one's plus 26 (no value costs more than 26 bits under any code nor less than 1), and
+// the best total never passes the largest trigger (900) by more than two updates before the
+// counters are halved: 26 * 952 + 26 < 32767.
+using I16x8 = int16_t __attribute__((vector_size(16)));
 
 // One family of Golomb-Rice codes for channel values of `bpc` bits (levels = 1 << bpc). Code l
 // sends value v < n_gr[l] as (v >> l) zeros, a one and the l low bits; larger values as an
@@ -41,7 +43,9 @@ struct Family {
     std::array<uint32_t, kMaxCodes> not_gr_prefix_mask{};  // window <= this: escape code
     std::array<uint32_t, kMaxCodes> not_gr_suffix_mask{};
     // [value][code]; 0 for codes >= bpc.
-    alignas(16) std::array<std::array<uint32_t, kMaxCodes>, 256> code_len{};
+    alignas(16) std::array<std::array<int16_t, kMaxCodes>, 256> code_len{};
+    // Counters of a fresh bucket: 0, and the largest value for codes >= bpc so they never win.
+    alignas(16) std::array<int16_t, kMaxCodes> unused_codes{};
     std::array<uint8_t, 256> l2u{};     // zig-zag residual back to a signed-as-unsigned delta
     std::array<uint8_t, 256> bucket{};  // context value -> bucket index
     unsigned buckets = 0;
@@ -87,8 +91,8 @@ struct ModelState {
 };
 
 // Counters of one bucket: the total code length each code would have spent on the values seen.
-struct Bucket {
-    CodeLengths counters{};
+struct alignas(32) Bucket {
+    I16x8 counters{};
     uint32_t best = 0;
 };
 
@@ -97,8 +101,10 @@ struct ChannelModel {
     std::array<Bucket, 8> buckets{};
 
     void reset(const Family& f) {
+        I16x8 fresh;
+        std::memcpy(&fresh, f.unused_codes.data(), sizeof fresh);
         for (unsigned b = 0; b < f.buckets; ++b) {
-            buckets[b].counters = CodeLengths{};
+            buckets[b].counters = fresh;
             buckets[b].best = f.bpc - 1;
         }
     }
@@ -107,31 +113,80 @@ struct ChannelModel {
 
     // Learns `value` in the bucket of `context`: adds each code's length for it, picks the
     // shortest total (ties keep the longer code), halves the counters past the trigger.
-    template <unsigned Bpc>
     void update(const Family& f, uint8_t context, uint8_t value, uint32_t trigger) {
-        Bucket& b = bucket_for(f, context);
-        CodeLengths len;
+        learn(f, bucket_for(f, context), value, trigger);
+    }
+
+    // update() on the bucket already looked up (the one that chose the value's code).
+    static void learn(const Family& f, Bucket& b, uint8_t value, uint32_t trigger) {
+        I16x8 len;
         std::memcpy(&len, f.code_len[value].data(), sizeof len);
-        b.counters.half[0] += len.half[0];
-        b.counters.half[1] += len.half[1];
-        // Minimum of (total << 3 | 7 - code) over the family's codes: the shortest total, ties
-        // to the longer code. Totals stay far below 2^28 (the minimum is halved past the
-        // trigger, <= 900, and an update adds at most 26), so keys compare as signed.
-        constexpr I32x4 kLow = {7, 6, 5, 4};
-        constexpr I32x4 kHigh =
-            Bpc == 8 ? I32x4{3, 2, 1, 0} : I32x4{3, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-        const I32x4 k0 = reinterpret_cast<I32x4>(b.counters.half[0] << 3) | kLow;
-        const I32x4 k1 = reinterpret_cast<I32x4>(b.counters.half[1] << 3) | kHigh;
-        const I32x4 lower = k0 < k1;
-        const I32x4 m = (k0 & lower) | (k1 & ~lower);
-        const uint32_t key =
-            static_cast<uint32_t>(std::min(std::min(m[0], m[1]), std::min(m[2], m[3])));
-        b.best = 7 - (key & 7);
-        if ((key >> 3) > trigger) {
-            b.counters.half[0] >>= 1;
-            b.counters.half[1] >>= 1;
+        const I16x8 c = b.counters + len;
+        // The minimum in every lane (three pairwise minimums), then the highest code holding it.
+        I16x8 m = min16(c, swap_halves(c));
+        m = min16(m, swap_pairs(m));
+        m = min16(m, swap_neighbours(m));
+        const unsigned lanes = equal_lanes(c, m);  // two bits per code, code 0 lowest
+        b.best = static_cast<unsigned>(31 - __builtin_clz(lanes)) / 2;
+        const uint32_t least = static_cast<uint16_t>(m[0]);
+        if (least > trigger) {
+            I16x8 unused;
+            std::memcpy(&unused, f.unused_codes.data(), sizeof unused);
+            b.counters = (c >> 1) | unused;
+        } else {
+            b.counters = c;
         }
     }
+
+private:
+#if defined(__SSE2__)
+    static I16x8 min16(I16x8 a, I16x8 b) {
+        return reinterpret_cast<I16x8>(
+            _mm_min_epi16(reinterpret_cast<__m128i>(a), reinterpret_cast<__m128i>(b)));
+    }
+
+    static I16x8 swap_halves(I16x8 v) {
+        return reinterpret_cast<I16x8>(_mm_shuffle_epi32(reinterpret_cast<__m128i>(v), 0x4e));
+    }
+
+    static I16x8 swap_pairs(I16x8 v) {
+        return reinterpret_cast<I16x8>(_mm_shuffle_epi32(reinterpret_cast<__m128i>(v), 0xb1));
+    }
+
+    static I16x8 swap_neighbours(I16x8 v) {
+        const __m128i lo = _mm_shufflelo_epi16(reinterpret_cast<__m128i>(v), 0xb1);
+        return reinterpret_cast<I16x8>(_mm_shufflehi_epi16(lo, 0xb1));
+    }
+
+    static unsigned equal_lanes(I16x8 a, I16x8 b) {
+        return static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_cmpeq_epi16(reinterpret_cast<__m128i>(a), reinterpret_cast<__m128i>(b))));
+    }
+#else
+    static I16x8 min16(I16x8 a, I16x8 b) {
+        return a < b ? a : b;
+    }
+
+    static I16x8 swap_halves(I16x8 v) {
+        return I16x8{v[4], v[5], v[6], v[7], v[0], v[1], v[2], v[3]};
+    }
+
+    static I16x8 swap_pairs(I16x8 v) {
+        return I16x8{v[2], v[3], v[0], v[1], v[6], v[7], v[4], v[5]};
+    }
+
+    static I16x8 swap_neighbours(I16x8 v) {
+        return I16x8{v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6]};
+    }
+
+    static unsigned equal_lanes(I16x8 a, I16x8 b) {
+        unsigned bits = 0;
+        for (unsigned i = 0; i < 8; ++i) {
+            bits |= a[i] == b[i] ? 3u << (2 * i) : 0u;
+        }
+        return bits;
+    }
+#endif
 };
 
 }  // namespace spicetap::codec::quic
