@@ -349,6 +349,7 @@ Result<void> Renderer::open_video(uint32_t width, uint32_t height, int64_t t) {
     }
     video_ = std::move(*w);
     res_.codec = video_->codec();
+    res_.chroma = vo.chroma;
     video_size_ = ScreenSize{width, height};
     res_.videos.push_back(RenderedVideo{path, vo.size.width, vo.size.height, t, t, {}});
     return {};
@@ -721,6 +722,9 @@ Result<void> check_render_options(const RenderOptions& o) {
         if (o.video.fragmented && ext != ".mp4") {
             return bad("fragmented output is for .mp4 only");
         }
+        if (c == VideoCodec::Vp8 && o.video.chroma == Chroma::Yuv444) {
+            return bad("VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444");
+        }
     }
     return {};
 }
@@ -748,6 +752,7 @@ std::string render_result_json(const RenderResult& r) {
         w.begin_object()
             .field("path", v.path)
             .field("codec", video_codec_name(r.codec))
+            .field("chroma", chroma_name(r.chroma))
             .field("width", v.width)
             .field("height", v.height)
             .field("from_s", rel(v.from_us))

@@ -328,6 +328,12 @@ TEST_CASE("render: a range, a speed and a size are honoured", "[render]") {
     }
 }
 
+// The default (4:2:0) output against the raw screenshot. Chroma subsampling alone takes the
+// peers' screens (per-pixel colour noise, 1-pixel colour checkers) to ~29-30 dB, whatever the
+// CRF or the scaler's rounding (measured: 4:4:4 through the same matrix keeps 53 dB); this
+// floor is the documented figure for 4:2:0 (docs/render.md), `--chroma 444` is what meets 35.
+constexpr double kDefault420FloorDb = 27;
+
 TEST_CASE("render: frames at quiet times match `spicetap screenshot --at T` (PSNR >= 35 dB)",
           "[render]") {
     for (const std::string name :
@@ -340,25 +346,43 @@ TEST_CASE("render: frames at quiet times match `spicetap screenshot --at T` (PSN
             const Json m = manifest(name);
             const auto w = static_cast<uint32_t>(m["displays"].items.at(0)["width"].num());
             const auto h = static_cast<uint32_t>(m["displays"].items.at(0)["height"].num());
-            const fs::path out = work_dir() / (name + "-psnr.mp4");
-            // CRF 18: the lossy-jpeg photo content sits just under 35 dB at the default 23.
-            const auto r = render(s.log, out, "--crf 18 -q");
+            const fs::path full = work_dir() / (name + "-444.mp4");
+            const fs::path plain = work_dir() / (name + "-420.mp4");
+            auto r = render(s.log, full, "--chroma 444 -q");
             INFO(r.out);
-            REQUIRE(fs::exists(out));
+            REQUIRE(fs::exists(full));
+            r = render(s.log, plain, "-q");
+            INFO(r.out);
+            REQUIRE(fs::exists(plain));
+            // What the files say about their colour: the matrix decode_frame applies.
+            const auto v444 = test::streams_of(test::ffprobe(full.string()), "video");
+            const auto v420 = test::streams_of(test::ffprobe(plain.string()), "video");
+            REQUIRE(v444.size() == 1);
+            REQUIRE(v420.size() == 1);
+            CHECK(v444[0]["pix_fmt"].str() == "yuv444p");
+            CHECK(v444[0]["profile"].str() == "High 4:4:4 Predictive");
+            CHECK(v420[0]["pix_fmt"].str() == "yuv420p");
+            for (const Json* v : {&v444[0], &v420[0]}) {
+                CHECK((*v)["color_space"].str() == "bt709");
+                CHECK((*v)["color_range"].str() == "tv");
+            }
             const std::vector<double> times = quiet_times(s, 0, 4);
             REQUIRE(times.size() >= 2);
             for (double t : times) {
                 const auto shot = screenshot(s, t, 0, w, h);
                 REQUIRE(!shot.pixels.empty());
-                const auto reference = through_420(shot);
-                REQUIRE(!reference.pixels.empty());
-                const auto frame = test::decode_frame(out.string(), t, w, h);
-                const double psnr = test::psnr(frame, reference);
-                INFO(name << " at " << t << " s: PSNR " << psnr << " dB against the screenshot "
-                          << "through 4:2:0 (" << test::psnr(frame, shot)
-                          << " dB against the screenshot itself, which 4:2:0 alone takes to "
-                          << test::psnr(std::vector<uint8_t>(reference.pixels), shot) << " dB)");
-                CHECK(psnr >= 35);
+                const double p444 = test::psnr(test::decode_frame(full.string(), t, w, h), shot);
+                const auto frame420 = test::decode_frame(plain.string(), t, w, h);
+                const double p420 = test::psnr(frame420, shot);
+                const auto subsampled = through_420(shot);
+                REQUIRE(!subsampled.pixels.empty());
+                INFO(name << " at " << t << " s against the screenshot: --chroma 444 " << p444
+                          << " dB, default 4:2:0 " << p420 << " dB (4:2:0 alone: "
+                          << test::psnr(std::vector<uint8_t>(subsampled.pixels), shot)
+                          << " dB; the default against the screenshot through 4:2:0: "
+                          << test::psnr(frame420, subsampled) << " dB)");
+                CHECK(p444 >= 35);
+                CHECK(p420 >= kDefault420FloorDb);
             }
         }
     }
