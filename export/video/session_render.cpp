@@ -722,6 +722,15 @@ Result<void> check_render_options(const RenderOptions& o) {
         if (o.video.fragmented && ext != ".mp4") {
             return bad("fragmented output is for .mp4 only");
         }
+        const VideoCodec resolved =
+            c != VideoCodec::Auto ? c : (ext == ".webm" ? VideoCodec::Vp9 : VideoCodec::H264);
+        if (!o.video.preset.empty() && !is_known_preset(o.video.preset, resolved)) {
+            return bad(fmt::format("unknown preset \"{}\" for {} (ultrafast .. veryslow{})",
+                                   o.video.preset, video_codec_name(resolved),
+                                   resolved == VideoCodec::Vp8 || resolved == VideoCodec::Vp9
+                                       ? ""
+                                       : ", placebo"));
+        }
         if (c == VideoCodec::Vp8 && o.video.chroma == Chroma::Yuv444) {
             return bad("VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444");
         }

@@ -168,6 +168,14 @@ const VpxSpeed* vpx_speed(const std::string& preset) {
     return nullptr;
 }
 
+}  // namespace
+
+bool is_known_preset(const std::string& preset, VideoCodec codec) {
+    return vpx_speed(preset) != nullptr || (preset == "placebo" && !is_vpx(codec));
+}
+
+namespace {
+
 // ---------------------------------------------------------------------------------------------
 // The queue between the two halves.
 
@@ -1094,11 +1102,12 @@ Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path,
                           "VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444 (" +
                               path + ")");
     }
-    if (is_vpx(codec) && !options.preset.empty() && vpx_speed(options.preset) == nullptr) {
+    if (!options.preset.empty() && !is_known_preset(options.preset, codec)) {
         return make_error(Errc::BadValue, 0,
                           "unknown preset \"" + options.preset +
                               "\" (ultrafast, superfast, veryfast, faster, fast, medium, slow, "
-                              "slower, veryslow)");
+                              "slower, veryslow" +
+                              (is_vpx(codec) ? ")" : ", placebo)"));
     }
     auto impl = std::make_unique<Impl>(path, options, std::max<size_t>(options.queue_bytes, 1));
     impl->codec = codec;

@@ -40,6 +40,9 @@ struct Size {
 
 Result<Size> parse_size(std::string_view text);  // "1280x720"
 
+// x264/x265 preset names (libvpx gets them mapped onto its speeds; "placebo" has no VP match).
+bool is_known_preset(const std::string& preset, VideoCodec codec);
+
 struct VideoOptions {
     VideoCodec codec = VideoCodec::Auto;  // Auto: by container
     int crf = -1;                         // -1: 23 for H.264/H.265, 32 for VP9, 10 for VP8
