@@ -192,8 +192,13 @@ public:
             }
             canvas_.emplace(std::move(*s));
         }
-        for (uint32_t y = 0; y < h; ++y) {
-            std::memset(canvas_->row(y), 0, canvas_->bytes_per_row());
+        // Black where no display covers the canvas; one display covers it whole, and clearing
+        // it would cost a pass over every pixel per state for nothing.
+        const canvas::Surface* only = displays_.size() == 1 ? r.primary(displays_.front()) : nullptr;
+        if (!(only && only->width() == w && only->height() == h)) {
+            for (uint32_t y = 0; y < h; ++y) {
+                std::memset(canvas_->row(y), 0, canvas_->bytes_per_row());
+            }
         }
         int32_t x0 = 0;
         for (int id : displays_) {
