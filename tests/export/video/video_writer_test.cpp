@@ -460,8 +460,14 @@ TEST_CASE("open rejects what cannot work, naming it", "[video]") {
     auto preset = VideoWriter::open(keep(dir, "p.mp4"), opt);
     REQUIRE_FALSE(preset);
     CHECK_THAT(preset.error().what,
-               Catch::Contains("avcodec_open2(libx264") && Catch::Contains("p.mp4"));
+               Catch::Contains("unknown preset \"warp\"") && Catch::Contains("p.mp4"));
     CHECK_FALSE(std::filesystem::exists(dir / "p.mp4"));
+    opt = {};
+    opt.codec = VideoCodec::Vp8;
+    opt.chroma = Chroma::Yuv444;
+    auto vp8_444 = VideoWriter::open(keep(dir, "v.webm"), opt);
+    REQUIRE_FALSE(vp8_444);
+    CHECK_THAT(vp8_444.error().what, Catch::Contains("VP8 has no 4:4:4"));
     opt = {};
     opt.size = {321, 240};
     CHECK_FALSE(VideoWriter::open(keep(dir, "odd.mp4"), opt));
