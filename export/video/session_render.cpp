@@ -194,7 +194,8 @@ public:
         }
         // Black where no display covers the canvas; one display covers it whole, and clearing
         // it would cost a pass over every pixel per state for nothing.
-        const canvas::Surface* only = displays_.size() == 1 ? r.primary(displays_.front()) : nullptr;
+        const canvas::Surface* only =
+            displays_.size() == 1 ? r.primary(displays_.front()) : nullptr;
         if (!(only && only->width() == w && only->height() == h)) {
             for (uint32_t y = 0; y < h; ++y) {
                 std::memset(canvas_->row(y), 0, canvas_->bytes_per_row());
@@ -730,11 +731,10 @@ Result<void> check_render_options(const RenderOptions& o) {
         const VideoCodec resolved =
             c != VideoCodec::Auto ? c : (ext == ".webm" ? VideoCodec::Vp9 : VideoCodec::H264);
         if (!o.video.preset.empty() && !is_known_preset(o.video.preset, resolved)) {
-            return bad(fmt::format("unknown preset \"{}\" for {} (ultrafast .. veryslow{})",
-                                   o.video.preset, video_codec_name(resolved),
-                                   resolved == VideoCodec::Vp8 || resolved == VideoCodec::Vp9
-                                       ? ""
-                                       : ", placebo"));
+            return bad(fmt::format(
+                "unknown preset \"{}\" for {} (ultrafast .. veryslow{})", o.video.preset,
+                video_codec_name(resolved),
+                resolved == VideoCodec::Vp8 || resolved == VideoCodec::Vp9 ? "" : ", placebo"));
         }
         if (c == VideoCodec::Vp8 && o.video.chroma == Chroma::Yuv444) {
             return bad("VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444");

@@ -1114,9 +1114,9 @@ Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path,
                               " must be even and at most 16384x16384");
     }
     if (codec == VideoCodec::Vp8 && options.chroma == Chroma::Yuv444) {
-        return make_error(Errc::Unsupported, 0,
-                          "VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444 (" +
-                              path + ")");
+        return make_error(
+            Errc::Unsupported, 0,
+            "VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444 (" + path + ")");
     }
     if (!options.preset.empty() && !is_known_preset(options.preset, codec)) {
         return make_error(Errc::BadValue, 0,

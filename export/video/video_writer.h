@@ -46,7 +46,7 @@ bool is_known_preset(const std::string& preset, VideoCodec codec);
 struct VideoOptions {
     VideoCodec codec = VideoCodec::Auto;  // Auto: by container
     int crf = -1;                         // -1: 23 for H.264/H.265, 32 for VP9, 10 for VP8
-    std::string preset;       // x264/x265 preset names; mapped onto libvpx speeds. "": "medium"
+    std::string preset;  // x264/x265 preset names; mapped onto libvpx speeds. "": "medium"
     Chroma chroma = Chroma::Yuv420;
     Size size;                // 0x0: the first frame's size (rounded up to even). Frames of other
                               // sizes are scaled to fit, keeping aspect, with black bars.

@@ -625,17 +625,18 @@ TEST_CASE("render: each option on real sessions, read back with ffprobe", "[rend
             return;
         }
         const Imported& s = imported("audio-opus");
+
         struct Case {
             const char* file;
             const char* args;
             const char* video;
             const char* audio;
         };
+
         // libvpx's realtime speeds trade VP8 quality away; x265 is slow.
-        for (const Case& c :
-             {Case{"h265.mp4", "--codec h265 --preset ultrafast", "hevc", "aac"},
-              Case{"vp8.webm", "--codec vp8 --preset fast", "vp8", "opus"},
-              Case{"vp9.mkv", "--codec vp9 --preset ultrafast", "vp9", "opus"}}) {
+        for (const Case& c : {Case{"h265.mp4", "--codec h265 --preset ultrafast", "hevc", "aac"},
+                              Case{"vp8.webm", "--codec vp8 --preset fast", "vp8", "opus"},
+                              Case{"vp9.mkv", "--codec vp9 --preset ultrafast", "vp9", "opus"}}) {
             const fs::path out = work_dir() / c.file;
             const auto r = render(s.log, out, fmt::format("{} -q", c.args));
             INFO(c.file << ": " << r.out);
@@ -897,8 +898,9 @@ TEST_CASE("render: bad options are usage errors", "[render]") {
     for (const std::string args :
          {"-o x.avi", "-o x.webm --codec h264", "-o x.mp4 --fps 0", "-o x.mp4 --speed 0",
           "-o x.mp4 --size 641x480", "-o x.mp4 --size 640x480 --split-on-resize",
-          "-o x.mkv --fragmented", "", "-o x.mp4 --from 5 --to 2", "-o x.webm --codec vp8 --chroma 444",
-          "-o x.mp4 --chroma 422", "-o x.webm --preset placebo",
+          "-o x.mkv --fragmented", "", "-o x.mp4 --from 5 --to 2",
+          "-o x.webm --codec vp8 --chroma 444", "-o x.mp4 --chroma 422",
+          "-o x.webm --preset placebo",
           "-o x.mp4 --grid 0x3 "
           "--contact-sheet s.png"}) {
         DYNAMIC_SECTION(args) {

@@ -189,8 +189,9 @@ inline std::vector<uint8_t> decode_frame(const std::string& path, double t, uint
     std::snprintf(ts, sizeof ts, "%.3f", t);
     auto r = run_command("ffmpeg -v error -i " + shell_quote(path) +
                          " -vf tpad=stop_mode=clone:stop_duration=2,fps=100,"
-                         "scale=in_color_matrix=" + matrix + ":in_range=tv,format=bgra -ss " +
-                         ts + " -frames:v 1 -f rawvideo -pix_fmt bgra -");
+                         "scale=in_color_matrix=" +
+                         matrix + ":in_range=tv,format=bgra -ss " + ts +
+                         " -frames:v 1 -f rawvideo -pix_fmt bgra -");
     if (r.exit_code != 0 || r.out.size() != size_t{w} * h * 4) {
         return {};
     }
