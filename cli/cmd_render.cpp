@@ -42,6 +42,7 @@ struct RenderArgs {
     int crf = -1;
     std::string preset = "medium";
     std::string codec = "auto";
+    std::string chroma = "420";
     bool cfr = false;
     double max_idle = 0;
     bool fragmented = false;
@@ -151,6 +152,11 @@ int run_render(const RenderArgs& a) {
         return usage("--codec " + a.codec + ": " + codec.error().what);
     }
     opt.video.codec = *codec;
+    auto chroma = video::parse_chroma(a.chroma);
+    if (!chroma) {
+        return usage("--chroma " + a.chroma + ": " + chroma.error().what);
+    }
+    opt.video.chroma = *chroma;
     if (!a.size.empty()) {
         auto size = video::parse_size(a.size);
         if (!size) {
@@ -294,6 +300,10 @@ void register_render(CLI::App& app, CommandList& commands) {
                     "x264 preset name (ultrafast .. veryslow), mapped onto libvpx speeds")
         ->capture_default_str();
     sub->add_option("--codec", args->codec, "h264, h265, vp9, vp8 or auto (by container)")
+        ->capture_default_str();
+    sub->add_option("--chroma", args->chroma,
+                    "colour sampling: 420 plays everywhere; 444 keeps single-pixel colour "
+                    "detail (H.264 High 4:4:4, VP9 profile 1; browsers may not play the H.264)")
         ->capture_default_str();
     sub->add_flag("--cfr", args->cfr, "constant frame rate: repeat states to fill the --fps grid");
     sub->add_option("--max-idle", args->max_idle,

@@ -192,8 +192,14 @@ public:
             }
             canvas_.emplace(std::move(*s));
         }
-        for (uint32_t y = 0; y < h; ++y) {
-            std::memset(canvas_->row(y), 0, canvas_->bytes_per_row());
+        // Black where no display covers the canvas; one display covers it whole, and clearing
+        // it would cost a pass over every pixel per state for nothing.
+        const canvas::Surface* only =
+            displays_.size() == 1 ? r.primary(displays_.front()) : nullptr;
+        if (!(only && only->width() == w && only->height() == h)) {
+            for (uint32_t y = 0; y < h; ++y) {
+                std::memset(canvas_->row(y), 0, canvas_->bytes_per_row());
+            }
         }
         int32_t x0 = 0;
         for (int id : displays_) {
@@ -349,6 +355,7 @@ Result<void> Renderer::open_video(uint32_t width, uint32_t height, int64_t t) {
     }
     video_ = std::move(*w);
     res_.codec = video_->codec();
+    res_.chroma = vo.chroma;
     video_size_ = ScreenSize{width, height};
     res_.videos.push_back(RenderedVideo{path, vo.size.width, vo.size.height, t, t, {}});
     return {};
@@ -721,6 +728,17 @@ Result<void> check_render_options(const RenderOptions& o) {
         if (o.video.fragmented && ext != ".mp4") {
             return bad("fragmented output is for .mp4 only");
         }
+        const VideoCodec resolved =
+            c != VideoCodec::Auto ? c : (ext == ".webm" ? VideoCodec::Vp9 : VideoCodec::H264);
+        if (!o.video.preset.empty() && !is_known_preset(o.video.preset, resolved)) {
+            return bad(fmt::format(
+                "unknown preset \"{}\" for {} (ultrafast .. veryslow{})", o.video.preset,
+                video_codec_name(resolved),
+                resolved == VideoCodec::Vp8 || resolved == VideoCodec::Vp9 ? "" : ", placebo"));
+        }
+        if (c == VideoCodec::Vp8 && o.video.chroma == Chroma::Yuv444) {
+            return bad("VP8 has no 4:4:4 profile: use vp9, h264 or h265 for chroma 444");
+        }
     }
     return {};
 }
@@ -748,6 +766,7 @@ std::string render_result_json(const RenderResult& r) {
         w.begin_object()
             .field("path", v.path)
             .field("codec", video_codec_name(r.codec))
+            .field("chroma", chroma_name(r.chroma))
             .field("width", v.width)
             .field("height", v.height)
             .field("from_s", rel(v.from_us))

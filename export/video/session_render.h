@@ -59,6 +59,7 @@ struct RenderedVideo {
 struct RenderResult {
     std::vector<RenderedVideo> videos;  // one, or one per size with split_on_resize
     VideoCodec codec = VideoCodec::Auto;
+    Chroma chroma = Chroma::Yuv420;
     std::optional<SinkStats> frames;  // PNG frames, when asked for
     std::string contact_sheet;        // path, when written
     uint32_t sheet_frames = 0;

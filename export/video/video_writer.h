@@ -23,6 +23,16 @@ enum class VideoCodec : uint8_t { Auto, H264, Vp9, H265, Vp8 };
 const char* video_codec_name(VideoCodec c);                   // "h264", "vp9", ...
 Result<VideoCodec> parse_video_codec(std::string_view name);  // "h264"|"vp9"|"h265"|"vp8"|"auto"
 
+// How colour is sampled. 4:2:0 (one colour sample per 2x2 pixels) is what every player and
+// browser decodes; it smears single-pixel colour detail (noise, coloured text, checkers) to
+// ~30 dB PSNR on such screens whatever the quality. 4:4:4 keeps every pixel's colour (H.264
+// High 4:4:4 Predictive, VP9 profile 1, H.265 Main 4:4:4; not VP8) and reaches 35+ dB there,
+// but few hardware decoders and no browser's H.264 decoder take it.
+enum class Chroma : uint8_t { Yuv420, Yuv444 };
+
+const char* chroma_name(Chroma c);                   // "420", "444"
+Result<Chroma> parse_chroma(std::string_view name);  // "420"|"444"
+
 struct Size {
     uint32_t width = 0;
     uint32_t height = 0;
@@ -30,10 +40,14 @@ struct Size {
 
 Result<Size> parse_size(std::string_view text);  // "1280x720"
 
+// x264/x265 preset names (libvpx gets them mapped onto its speeds; "placebo" has no VP match).
+bool is_known_preset(const std::string& preset, VideoCodec codec);
+
 struct VideoOptions {
     VideoCodec codec = VideoCodec::Auto;  // Auto: by container
     int crf = -1;                         // -1: 23 for H.264/H.265, 32 for VP9, 10 for VP8
-    std::string preset;       // x264/x265 preset names; mapped onto libvpx speeds. "": "medium"
+    std::string preset;  // x264/x265 preset names; mapped onto libvpx speeds. "": "medium"
+    Chroma chroma = Chroma::Yuv420;
     Size size;                // 0x0: the first frame's size (rounded up to even). Frames of other
                               // sizes are scaled to fit, keeping aspect, with black bars.
     double fps = 30;          // the frame-rate cap (VFR) or the grid (CFR); 1..240

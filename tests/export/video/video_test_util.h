@@ -180,12 +180,17 @@ inline std::vector<Json> streams_of(const Json& probe, const std::string& kind) 
 // of the stream's size (empty on failure). `-ss` before `-i` would give the first frame starting
 // at or after t instead, which is wrong for variable frame rate; so decode from the start onto a
 // 100 fps grid (the last frame cloned past the end, for times inside its duration) and pick t.
-inline std::vector<uint8_t> decode_frame(const std::string& path, double t, uint32_t w,
-                                         uint32_t h) {
+// YUV goes back to RGB with the matrix VideoWriter encodes with and tags (BT.709, limited range)
+// named explicitly, not left to the tags, so a file tagged wrongly cannot pass by accident
+// (VP8 files: "bt601", the matrix its bitstream defines).
+inline std::vector<uint8_t> decode_frame(const std::string& path, double t, uint32_t w, uint32_t h,
+                                         const char* matrix = "bt709") {
     char ts[32];
     std::snprintf(ts, sizeof ts, "%.3f", t);
     auto r = run_command("ffmpeg -v error -i " + shell_quote(path) +
-                         " -vf tpad=stop_mode=clone:stop_duration=2,fps=100 -ss " + ts +
+                         " -vf tpad=stop_mode=clone:stop_duration=2,fps=100,"
+                         "scale=in_color_matrix=" +
+                         matrix + ":in_range=tv,format=bgra -ss " + ts +
                          " -frames:v 1 -f rawvideo -pix_fmt bgra -");
     if (r.exit_code != 0 || r.out.size() != size_t{w} * h * 4) {
         return {};
