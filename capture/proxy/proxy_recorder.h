@@ -8,7 +8,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -81,12 +80,17 @@ private:
         uint64_t end_offset[2];
         bool tls;
         Endpoint client, server;
-        std::vector<uint8_t> bytes;
+        // Data: `size` bytes at `at` in the batch's byte arena, or in `own` once the event
+        // outlives its batch (held until its connection's session is known).
+        size_t at, size;
+        bool owned;
+        std::vector<uint8_t> own;
     };
     struct Recording;
     struct Connection;
 
-    void push(Event ev, size_t bytes);
+    void push(Event ev);
+    ByteView bytes_of(const Event& ev) const;
     void run();
     void handle(Event& ev);
     void route(Connection& c);
@@ -99,12 +103,16 @@ private:
     RecorderOptions opt_;
     mutable std::mutex mu_;
     std::condition_variable wake_;
-    std::deque<Event> queue_;
+    // Both reused from batch to batch (the recorder hands back emptied ones): the relay
+    // allocates nothing per read once they have grown to the traffic.
+    std::vector<Event> queue_;
+    std::vector<uint8_t> arena_;
     bool stopping_ = false;
     bool recorder_waiting_ = false;
     RecorderStats stats_;
 
     // Recorder thread only.
+    const std::vector<uint8_t>* batch_arena_ = nullptr;  // the arena of the batch in hand
     std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Recording>> recordings_;
 
