@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "decode/wire/link.h"
 
@@ -16,8 +17,10 @@ using capture::Side;
 // How long queued pieces may wait for the recorder, and how much makes it come at once.
 constexpr auto kBatchInterval = std::chrono::milliseconds(10);
 constexpr uint64_t kWakeBytes = 4u << 20;
-// An arena bigger than this is given back after a batch that used little of it.
-constexpr size_t kKeepArenaBytes = 16u << 20;
+// The queue's byte arena is made of blocks this big (a read is at most the relay's buffer,
+// 256 KiB; a bigger one is copied on its own); this many emptied blocks are kept for reuse.
+constexpr size_t kBlockBytes = 1u << 20;
+constexpr size_t kSpareBlocks = 32;
 
 // Link header (16 bytes) + SpiceLinkMess connection_id (4), channel_type (1), channel_id (1).
 constexpr size_t kRoutingBytes = 22;
@@ -95,9 +98,25 @@ bool ProxyRecorder::data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t
     ev.dir = dir;
     ev.ts_us = ts_us;
     ev.offset = offset;
-    ev.at = arena_.size();
     ev.size = size;
-    arena_.insert(arena_.end(), bytes, bytes + size);
+    if (size > kBlockBytes) {
+        ev.own.assign(bytes, bytes + size);
+        ev.owned = true;
+    } else {
+        if (arena_.empty() || arena_used_ + size > kBlockBytes) {
+            if (spare_.empty()) {
+                arena_.push_back(std::make_unique_for_overwrite<uint8_t[]>(kBlockBytes));
+            } else {
+                arena_.push_back(std::move(spare_.back()));
+                spare_.pop_back();
+            }
+            arena_used_ = 0;
+        }
+        ev.block = static_cast<uint32_t>(arena_.size() - 1);
+        ev.at = static_cast<uint32_t>(arena_used_);
+        std::memcpy(arena_.back().get() + arena_used_, bytes, size);
+        arena_used_ += size;
+    }
     stats_.queued_bytes += size;
     // The recorder looks at the queue every kBatchInterval by itself; waking it for every piece
     // would cost the relay a futex call and the machine a context switch per message.
@@ -140,7 +159,7 @@ void ProxyRecorder::run() {
     auto next_checkpoint = clock::now() + std::chrono::seconds(1);
     // The queue and arena of the batch being recorded; swapped with the relay's each round.
     std::vector<Event> batch;
-    std::vector<uint8_t> batch_arena;
+    std::vector<Block> batch_arena;
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
         if (!stopping_ && stats_.queued_bytes < kWakeBytes) {
@@ -160,16 +179,17 @@ void ProxyRecorder::run() {
         }
         batch_arena_ = nullptr;
         batch.clear();
-        batch_arena.clear();
-        // A burst may have grown them far beyond what steady traffic needs.
-        if (batch_arena.capacity() > kKeepArenaBytes && bytes < kKeepArenaBytes / 4) {
-            batch_arena.shrink_to_fit();
-        }
         if (clock::now() >= next_checkpoint) {
             checkpoint_all();
             next_checkpoint = clock::now() + std::chrono::seconds(1);
         }
         lk.lock();
+        while (!batch_arena.empty()) {
+            if (spare_.size() < kSpareBlocks) {
+                spare_.push_back(std::move(batch_arena.back()));
+            }
+            batch_arena.pop_back();
+        }
         stats_.queued_bytes -= bytes;
         stats_.recorded_bytes += bytes;
         if (last && queue_.empty()) {
@@ -227,7 +247,7 @@ ByteView ProxyRecorder::bytes_of(const Event& ev) const {
     if (ev.owned) {
         return ByteView(ev.own);
     }
-    return ByteView(batch_arena_->data() + ev.at, ev.size);
+    return ByteView((*batch_arena_)[ev.block].get() + ev.at, ev.size);
 }
 
 void ProxyRecorder::route(Connection& c) {

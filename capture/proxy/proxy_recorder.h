@@ -80,9 +80,10 @@ private:
         uint64_t end_offset[2];
         bool tls;
         Endpoint client, server;
-        // Data: `size` bytes at `at` in the batch's byte arena, or in `own` once the event
-        // outlives its batch (held until its connection's session is known).
-        size_t at, size;
+        // Data: `size` bytes at `at` in block `block` of the batch's arena, or in `own` once
+        // the event outlives its batch (held until its connection's session is known).
+        uint32_t block, at;
+        size_t size;
         bool owned;
         std::vector<uint8_t> own;
     };
@@ -105,14 +106,17 @@ private:
     std::condition_variable wake_;
     // Both reused from batch to batch (the recorder hands back emptied ones): the relay
     // allocates nothing per read once they have grown to the traffic.
+    using Block = std::unique_ptr<uint8_t[]>;
     std::vector<Event> queue_;
-    std::vector<uint8_t> arena_;
+    std::vector<Block> arena_;  // fixed-size blocks: growing never copies what is queued
+    size_t arena_used_ = 0;     // bytes used in arena_.back()
+    std::vector<Block> spare_;  // emptied blocks, for the next batches
     bool stopping_ = false;
     bool recorder_waiting_ = false;
     RecorderStats stats_;
 
     // Recorder thread only.
-    const std::vector<uint8_t>* batch_arena_ = nullptr;  // the arena of the batch in hand
+    const std::vector<Block>* batch_arena_ = nullptr;  // the arena of the batch in hand
     std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Recording>> recordings_;
 
