@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <optional>
 
 namespace spicetap::capture {
@@ -131,35 +132,47 @@ public:
         return false;
     }
 
+    // After interrupt() the packets the kernel had captured by then are still delivered (the
+    // handle is non-blocking, so this drains what is buffered and stops at the first later
+    // one): a stop signal keeps everything that went over the wire before it.
     Result<PollResult> poll(RawPacket& out) override {
-        if (stop_.load(std::memory_order_relaxed)) {
-            return PollResult::End;
-        }
+        const bool stopping = stop_.load(std::memory_order_acquire);
         pcap_pkthdr* header = nullptr;
         const u_char* data = nullptr;
         const int rc = pcap_next_ex(pcap_, &header, &data);
         if (rc == 1) {
+            out.ts_us = to_us(header->ts);
+            if (stopping && out.ts_us > stop_us_.load(std::memory_order_relaxed)) {
+                return PollResult::End;
+            }
             ++packets_;
             out.number = packets_;
-            out.ts_us = to_us(header->ts);
             out.orig_len = header->len;
             out.linktype = linktype_;
             out.data = ByteView(data, header->caplen);
             return PollResult::Packet;
         }
         if (rc == 0) {
+            if (stopping) {
+                return PollResult::End;
+            }
             wait_readable();
+            return PollResult::Idle;
         }
-        if (rc == 0 || rc == PCAP_ERROR_BREAK) {
-            return stop_.load(std::memory_order_relaxed) ? PollResult::End : PollResult::Idle;
+        if (rc == PCAP_ERROR_BREAK) {
+            return PollResult::Idle;  // breakloop: the next poll drains and ends
         }
         return make_error(Errc::Io, 0, fmt::format("live capture failed: {}", pcap_geterr(pcap_)));
     }
 
-    // Only an atomic store and pcap_breakloop (a flag plus an eventfd write in libpcap 1.10):
-    // both are async-signal-safe.
+    // Only clock_gettime, atomic stores and pcap_breakloop (a flag plus an eventfd write in
+    // libpcap 1.10): all async-signal-safe.
     void interrupt() override {
-        stop_.store(true, std::memory_order_relaxed);
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        stop_us_.store(static_cast<int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000,
+                       std::memory_order_relaxed);
+        stop_.store(true, std::memory_order_release);
         pcap_breakloop(pcap_);
     }
 
@@ -193,6 +206,7 @@ private:
     int linktype_ = pcap_datalink(pcap_);
     uint64_t packets_ = 0;
     std::atomic<bool> stop_{false};
+    std::atomic<int64_t> stop_us_{0};  // wall clock of interrupt(), as packet times are
 };
 
 DecodeError activate_error(pcap_t* pcap, int rc, const std::string& interface) {
@@ -293,8 +307,8 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_live(const LiveOptions&
         return fail(activate_error(pcap, rc, iface));
     }
     if (pcap_setnonblock(pcap, 1, errbuf) != 0) {
-        return fail(make_error(Errc::Io, 0, fmt::format("cannot open interface {}: {}", iface,
-                                                        errbuf)));
+        return fail(
+            make_error(Errc::Io, 0, fmt::format("cannot open interface {}: {}", iface, errbuf)));
     }
     if (!options.filter.empty()) {
         bpf_program program{};

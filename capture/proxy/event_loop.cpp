@@ -53,7 +53,7 @@ Result<void> EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
         return errno_error("epoll_ctl add");
     }
-    handlers_[fd] = Entry{handler, events};
+    handlers_[fd] = Entry{handler, events, batch_};
     return {};
 }
 
@@ -71,7 +71,8 @@ Result<void> EventLoop::modify(int fd, uint32_t events, IoHandler* handler) {
     if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
         return errno_error("epoll_ctl mod");
     }
-    it->second = Entry{handler, events};
+    it->second.handler = handler;
+    it->second.events = events;
     return {};
 }
 
@@ -95,6 +96,7 @@ void EventLoop::run(std::chrono::milliseconds tick, const std::function<void()>&
             error_ = errno_error("epoll_wait");
             return;
         }
+        ++batch_;
         for (int i = 0; i < n; ++i) {
             const int fd = events[i].data.fd;
             if (fd == wake_fd_) {
@@ -103,9 +105,10 @@ void EventLoop::run(std::chrono::milliseconds tick, const std::function<void()>&
                 stopping_ = true;
                 continue;
             }
-            // A handler may have removed (and closed) this fd earlier in the batch.
+            // A handler may have removed (and closed) this fd earlier in the batch, and an
+            // accept may even have reused its number since: such an event is the old socket's.
             auto it = handlers_.find(fd);
-            if (it != handlers_.end()) {
+            if (it != handlers_.end() && it->second.added_in != batch_) {
                 it->second.handler->on_io(fd, events[i].events);
             }
         }

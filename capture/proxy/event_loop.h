@@ -49,12 +49,14 @@ private:
     struct Entry {
         IoHandler* handler;
         uint32_t events;
+        uint64_t added_in;  // the batch during which the fd was registered
     };
 
     std::unordered_map<int, Entry> handlers_;
     int epfd_ = -1;
     int wake_fd_ = -1;
     bool stopping_ = false;
+    uint64_t batch_ = 0;  // counts epoll_wait returns
     std::optional<DecodeError> error_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "decode/wire/link.h"
 
@@ -16,6 +17,10 @@ using capture::Side;
 // How long queued pieces may wait for the recorder, and how much makes it come at once.
 constexpr auto kBatchInterval = std::chrono::milliseconds(10);
 constexpr uint64_t kWakeBytes = 4u << 20;
+// The queue's byte arena is made of blocks this big (a read is at most the relay's buffer,
+// 256 KiB; a bigger one is copied on its own); this many emptied blocks are kept for reuse.
+constexpr size_t kBlockBytes = 1u << 20;
+constexpr size_t kSpareBlocks = 32;
 
 // Link header (16 bytes) + SpiceLinkMess connection_id (4), channel_type (1), channel_id (1).
 constexpr size_t kRoutingBytes = 22;
@@ -63,15 +68,9 @@ void ProxyRecorder::say(const std::string& line) const {
     }
 }
 
-void ProxyRecorder::push(Event ev, size_t bytes) {
+void ProxyRecorder::push(Event ev) {
     std::lock_guard<std::mutex> lk(mu_);
-    stats_.queued_bytes += bytes;
     queue_.push_back(std::move(ev));
-    // The recorder looks at the queue every kBatchInterval by itself; waking it for every piece
-    // would cost the relay a futex call and the machine a context switch per message.
-    if (recorder_waiting_ && stats_.queued_bytes >= kWakeBytes) {
-        wake_.notify_one();
-    }
 }
 
 void ProxyRecorder::open(ConnectionId id, const Endpoint& client, const Endpoint& server,
@@ -83,26 +82,47 @@ void ProxyRecorder::open(ConnectionId id, const Endpoint& client, const Endpoint
     ev.tls = tls;
     ev.client = client;
     ev.server = server;
-    push(std::move(ev), 0);
+    push(std::move(ev));
 }
 
 bool ProxyRecorder::data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset,
                          const uint8_t* bytes, size_t size) {
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (stats_.queued_bytes + size > opt_.max_queued_bytes) {
-            stats_.dropped_bytes += size;
-            return false;
-        }
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stats_.queued_bytes + size > opt_.max_queued_bytes) {
+        stats_.dropped_bytes += size;
+        return false;
     }
-    Event ev{};
+    Event& ev = queue_.emplace_back();
     ev.kind = EventKind::Data;
     ev.id = id;
     ev.dir = dir;
     ev.ts_us = ts_us;
     ev.offset = offset;
-    ev.bytes.assign(bytes, bytes + size);
-    push(std::move(ev), size);
+    ev.size = size;
+    if (size > kBlockBytes) {
+        ev.own.assign(bytes, bytes + size);
+        ev.owned = true;
+    } else {
+        if (arena_.empty() || arena_used_ + size > kBlockBytes) {
+            if (spare_.empty()) {
+                arena_.push_back(std::make_unique_for_overwrite<uint8_t[]>(kBlockBytes));
+            } else {
+                arena_.push_back(std::move(spare_.back()));
+                spare_.pop_back();
+            }
+            arena_used_ = 0;
+        }
+        ev.block = static_cast<uint32_t>(arena_.size() - 1);
+        ev.at = static_cast<uint32_t>(arena_used_);
+        std::memcpy(arena_.back().get() + arena_used_, bytes, size);
+        arena_used_ += size;
+    }
+    stats_.queued_bytes += size;
+    // The recorder looks at the queue every kBatchInterval by itself; waking it for every piece
+    // would cost the relay a futex call and the machine a context switch per message.
+    if (recorder_waiting_ && stats_.queued_bytes >= kWakeBytes) {
+        wake_.notify_one();
+    }
     return true;
 }
 
@@ -115,7 +135,7 @@ void ProxyRecorder::close(ConnectionId id, int64_t ts_us, CloseReason reason,
     ev.reason = reason;
     ev.end_offset[0] = end_offset[0];
     ev.end_offset[1] = end_offset[1];
-    push(std::move(ev), 0);
+    push(std::move(ev));
 }
 
 void ProxyRecorder::stop() {
@@ -137,6 +157,9 @@ RecorderStats ProxyRecorder::stats() const {
 void ProxyRecorder::run() {
     using clock = std::chrono::steady_clock;
     auto next_checkpoint = clock::now() + std::chrono::seconds(1);
+    // The queue and arena of the batch being recorded; swapped with the relay's each round.
+    std::vector<Event> batch;
+    std::vector<Block> batch_arena;
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
         if (!stopping_ && stats_.queued_bytes < kWakeBytes) {
@@ -144,21 +167,29 @@ void ProxyRecorder::run() {
             wake_.wait_until(lk, std::min(next_checkpoint, clock::now() + kBatchInterval));
             recorder_waiting_ = false;
         }
-        std::deque<Event> batch;
         batch.swap(queue_);
+        batch_arena.swap(arena_);
         const bool last = stopping_;
         lk.unlock();
+        batch_arena_ = &batch_arena;
         uint64_t bytes = 0;
         for (Event& ev : batch) {
-            bytes += ev.bytes.size();
+            bytes += ev.kind == EventKind::Data ? ev.size : 0;
             handle(ev);
         }
+        batch_arena_ = nullptr;
         batch.clear();
         if (clock::now() >= next_checkpoint) {
             checkpoint_all();
             next_checkpoint = clock::now() + std::chrono::seconds(1);
         }
         lk.lock();
+        while (!batch_arena.empty()) {
+            if (spare_.size() < kSpareBlocks) {
+                spare_.push_back(std::move(batch_arena.back()));
+            }
+            batch_arena.pop_back();
+        }
         stats_.queued_bytes -= bytes;
         stats_.recorded_bytes += bytes;
         if (last && queue_.empty()) {
@@ -195,14 +226,28 @@ void ProxyRecorder::handle(Event& ev) {
     }
     if (ev.kind == EventKind::Data && ev.dir == Direction::ClientToServer &&
         ev.offset == c.head.size() && c.head.size() < kRoutingBytes) {
-        const size_t take = std::min(kRoutingBytes - c.head.size(), ev.bytes.size());
-        c.head.insert(c.head.end(), ev.bytes.begin(), ev.bytes.begin() + static_cast<long>(take));
+        const ByteView b = bytes_of(ev);
+        const size_t take = std::min(kRoutingBytes - c.head.size(), b.size());
+        c.head.insert(c.head.end(), b.begin(), b.begin() + static_cast<long>(take));
     }
     const bool closing = ev.kind == EventKind::Close;
+    if (ev.kind == EventKind::Data && !ev.owned) {
+        // Held past this batch, whose arena is reused.
+        const ByteView b = bytes_of(ev);
+        ev.own.assign(b.begin(), b.end());
+        ev.owned = true;
+    }
     c.held.push_back(std::move(ev));
     if (c.head.size() >= kRoutingBytes || closing) {
         route(c);
     }
+}
+
+ByteView ProxyRecorder::bytes_of(const Event& ev) const {
+    if (ev.owned) {
+        return ByteView(ev.own);
+    }
+    return ByteView((*batch_arena_)[ev.block].get() + ev.at, ev.size);
 }
 
 void ProxyRecorder::route(Connection& c) {
@@ -261,8 +306,8 @@ void ProxyRecorder::deliver(Connection& c, Event& ev) {
             // Bytes dropped while the queue was full: the log says so, like a capture loss.
             b.on_gap(c.id, side_of(ev.dir), ev.ts_us, c.next[i], ev.offset - c.next[i]);
         }
-        b.on_data(c.id, side_of(ev.dir), ev.ts_us, ev.offset, ev.bytes);
-        c.next[i] = ev.offset + ev.bytes.size();
+        b.on_data(c.id, side_of(ev.dir), ev.ts_us, ev.offset, bytes_of(ev));
+        c.next[i] = ev.offset + ev.size;
         check(r);
         return;
     }

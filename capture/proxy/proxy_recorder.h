@@ -8,7 +8,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -81,12 +80,18 @@ private:
         uint64_t end_offset[2];
         bool tls;
         Endpoint client, server;
-        std::vector<uint8_t> bytes;
+        // Data: `size` bytes at `at` in block `block` of the batch's arena, or in `own` once
+        // the event outlives its batch (held until its connection's session is known).
+        uint32_t block, at;
+        size_t size;
+        bool owned;
+        std::vector<uint8_t> own;
     };
     struct Recording;
     struct Connection;
 
-    void push(Event ev, size_t bytes);
+    void push(Event ev);
+    ByteView bytes_of(const Event& ev) const;
     void run();
     void handle(Event& ev);
     void route(Connection& c);
@@ -99,12 +104,19 @@ private:
     RecorderOptions opt_;
     mutable std::mutex mu_;
     std::condition_variable wake_;
-    std::deque<Event> queue_;
+    // Both reused from batch to batch (the recorder hands back emptied ones): the relay
+    // allocates nothing per read once they have grown to the traffic.
+    using Block = std::unique_ptr<uint8_t[]>;
+    std::vector<Event> queue_;
+    std::vector<Block> arena_;  // fixed-size blocks: growing never copies what is queued
+    size_t arena_used_ = 0;     // bytes used in arena_.back()
+    std::vector<Block> spare_;  // emptied blocks, for the next batches
     bool stopping_ = false;
     bool recorder_waiting_ = false;
     RecorderStats stats_;
 
     // Recorder thread only.
+    const std::vector<Block>* batch_arena_ = nullptr;  // the arena of the batch in hand
     std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Recording>> recordings_;
 

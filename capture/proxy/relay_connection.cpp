@@ -121,6 +121,10 @@ void RelayConnection::on_io(int fd, uint32_t events) {
             return;
         }
     }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
+        (client_stream_ && fd == client_stream_->fd() ? client_readable_ : upstream_readable_) =
+            true;
+    }
     if (events & EPOLLHUP) {
         if (client_stream_ && fd == client_stream_->fd()) {
             client_hup_ = true;
@@ -202,6 +206,7 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
     const bool from_client = dir == Direction::ClientToServer;
     bool& read_wants_write = from_client ? client_read_wants_write_ : upstream_read_wants_write_;
     bool& write_wants_read = from_client ? upstream_write_wants_read_ : client_write_wants_read_;
+    bool& readable = from_client ? client_readable_ : upstream_readable_;
     int reads = 0;
     for (;;) {
         bool moved = false;
@@ -225,17 +230,19 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
                                                  from_client ? "server" : "client", w.error));
             return false;
         }
-        if (!pipe.eof && (src.tls() || reads < kMaxReadsPerPump)) {
+        if (!pipe.eof && (src.tls() || (readable && reads < kMaxReadsPerPump))) {
             if (pipe.end == pipe.buf.size() && pipe.begin > 0) {
                 std::memmove(pipe.buf.data(), pipe.buf.data() + pipe.begin, pipe.pending());
                 pipe.end -= pipe.begin;
                 pipe.begin = 0;
             }
             if (pipe.end < pipe.buf.size()) {
-                IoResult r = src.read(pipe.buf.data() + pipe.end, pipe.buf.size() - pipe.end);
+                const size_t room = pipe.buf.size() - pipe.end;
+                IoResult r = src.read(pipe.buf.data() + pipe.end, room);
                 ++reads;
                 if (r.status == IoStatus::Ok) {
                     read_wants_write = false;
+                    readable = r.bytes == room;
                     on_read(dir, pipe, pipe.buf.data() + pipe.end, r.bytes);
                     pipe.end += r.bytes;
                     moved = true;
@@ -244,6 +251,7 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
                     moved = true;
                 } else if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
                     read_wants_write = r.status == IoStatus::WantWrite;
+                    readable = false;
                 } else {
                     finish(
                         CloseReason::Rst,

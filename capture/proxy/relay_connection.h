@@ -118,6 +118,10 @@ private:
     // What the last attempt on each socket was blocked on, per operation.
     bool client_read_wants_write_ = false, client_write_wants_read_ = false;
     bool upstream_read_wants_write_ = false, upstream_write_wants_read_ = false;
+    // A plain socket that may hold unread bytes: false after a read came back short (its
+    // receive queue was empty then), true again when epoll reports it. Saves a read that would
+    // only say EAGAIN per message and direction.
+    bool client_readable_ = true, upstream_readable_ = true;
     bool handshake_wants_write_ = false;
     bool recorded_open_ = false;
     bool tls_ = false;

@@ -247,26 +247,48 @@ struct Latency {
     double p50_us, p99_us;
 };
 
-Latency round_trips(uint16_t port, const LinkStage& link, int n) {
-    const int fd = open_session(port, link, kModePing);
-    std::vector<uint8_t> pong;
-    put_message(pong, 3 /* PONG */, kPingBody, 0xaa);
-    uint8_t reply[6 + kPingBody];
-    std::vector<double> us;
-    us.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n + 200; ++i) {
-        const auto t0 = Clock::now();
-        if (!write_all(fd, pong.data(), pong.size()) || !read_all(fd, reply, sizeof reply)) {
-            die("round trip failed on port " + std::to_string(port));
+// One ping session through a relay (or straight to the server): round trips are measured in
+// blocks, the relays' blocks taking turns, so that what else runs on the machine falls on all
+// of them alike rather than on whichever was measured while it did.
+class Pinger {
+public:
+    Pinger(uint16_t port, const LinkStage& link)
+        : port_(port), fd_(open_session(port, link, kModePing)) {
+        put_message(pong_, 3 /* PONG */, kPingBody, 0xaa);
+        for (int i = 0; i < 200; ++i) {  // warm-up
+            once();
         }
-        if (i >= 200) {  // warm-up
-            us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        us_.clear();
+    }
+
+    ~Pinger() { ::close(fd_); }
+
+    void block(int n) {
+        for (int i = 0; i < n; ++i) {
+            us_.push_back(once());
         }
     }
-    ::close(fd);
-    std::sort(us.begin(), us.end());
-    return {us[us.size() / 2], us[us.size() * 99 / 100]};
-}
+
+    Latency result() {
+        std::sort(us_.begin(), us_.end());
+        return {us_[us_.size() / 2], us_[us_.size() * 99 / 100]};
+    }
+
+private:
+    double once() {
+        uint8_t reply[6 + kPingBody];
+        const auto t0 = Clock::now();
+        if (!write_all(fd_, pong_.data(), pong_.size()) || !read_all(fd_, reply, sizeof reply)) {
+            die("round trip failed on port " + std::to_string(port_));
+        }
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+
+    uint16_t port_;
+    int fd_;
+    std::vector<uint8_t> pong_;
+    std::vector<double> us_;
+};
 
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
     const pid_t pid = ::fork();
@@ -339,9 +361,20 @@ int main(int argc, char** argv) {
 
     // Round trips first, while the recorder is idle apart from them (after the bulk runs it
     // is still writing their backlog, which measures the disk, not the relay).
-    const Latency direct_lat = round_trips(server_port, link, trips);
-    const Latency socat_lat = round_trips(socat_port, link, trips);
-    const Latency proxy_lat = round_trips(proxy_port, link, trips);
+    Latency direct_lat{}, socat_lat{}, proxy_lat{};
+    {
+        Pinger direct(server_port, link), via_socat(socat_port, link), via_proxy(proxy_port, link);
+        constexpr int kBlocks = 20;
+        for (int b = 0; b < kBlocks; ++b) {
+            const int n = trips / kBlocks;
+            direct.block(n);
+            via_socat.block(n);
+            via_proxy.block(n);
+        }
+        direct_lat = direct.result();
+        socat_lat = via_socat.result();
+        proxy_lat = via_proxy.result();
+    }
     // Interleaved rounds, best of each: the machine's noise hits both relays alike.
     double direct_tp = 0, socat_tp = 0, proxy_tp = 0;
     for (int round = 0; round < 3; ++round) {
