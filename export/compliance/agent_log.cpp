@@ -78,7 +78,10 @@ struct Summarise {
         std::string out = fmt::format("{} {} {} bytes", selection_words(m.selection),
                                       agent::clipboard_type_name(m.type), m.data.size());
         if (m.type == VD_AGENT_CLIPBOARD_UTF8_TEXT) {
-            out += " " + text_preview(m.data, options.preview_chars);
+            // (Appended in two steps: GCC 12 at -O3 mistakes `" " + string&&` for an
+            // overlapping memcpy, -Wrestrict.)
+            out += ' ';
+            out += text_preview(m.data, options.preview_chars);
         } else if (c.width) {
             out += fmt::format(" ({}x{})", c.width, c.height);
             w.field("width", c.width).field("height", c.height);
