@@ -10,6 +10,7 @@
 #include "decode/channels/base_channel.h"
 #include "decode/channels/cursor_channel.h"
 #include "decode/channels/display_channel.h"
+#include "decode/channels/main_channel.h"
 #include "decode/wire/caps.h"
 #include "decode/wire/protocol_names.h"
 #include "replay/checkpoint.h"
@@ -25,9 +26,13 @@ namespace cursor = channels::cursor;
 
 namespace {
 
+constexpr int kMainChannel = 1;
 constexpr int kDisplayChannel = 2;
 constexpr int kCursorChannel = 4;
 constexpr uint16_t kDisplayInit = 101;
+// The main channel's messages that set the client's multimedia clock.
+constexpr uint16_t kMainInit = 103;
+constexpr uint16_t kMainMultiMediaTime = 106;
 // A LIST inside a LIST is not something servers send; the bound only stops hostile nesting.
 constexpr int kMaxListDepth = 4;
 
@@ -65,6 +70,9 @@ struct SessionReplay::Impl {
     std::map<int, std::unique_ptr<DisplayState>> displays;
     std::map<int, CursorState> cursors;
     std::map<int64_t, uint64_t> server_messages_seen;  // per connection, for mini-header serials
+    MmClock clock;
+    // Video frames due up to this capture time have been shown (or dropped).
+    int64_t presented_us = 0;
     ImageMessageObserver image_observer;
     MessageContext current;  // the display message being applied, for image_observer
 
@@ -89,14 +97,19 @@ struct SessionReplay::Impl {
         });
         recorder.restart();
         server_messages_seen.clear();
+        clock = MmClock{};
+        presented_us = reader.session().start_us;
         for (const auto& [id, c] : connections) {
+            if (c.channel_type == kMainChannel) {
+                continue;
+            }
             if (c.channel_type == kCursorChannel) {
                 cursors.try_emplace(c.channel_id, c.channel_id, *rec);
                 continue;
             }
             if (!displays.contains(c.channel_id)) {
-                displays.emplace(c.channel_id,
-                                 std::make_unique<DisplayState>(c.channel_id, *images, *rec));
+                displays.emplace(c.channel_id, std::make_unique<DisplayState>(c.channel_id, *images,
+                                                                              *rec, clock));
             }
         }
     }
@@ -175,8 +188,42 @@ struct SessionReplay::Impl {
         }
     }
 
+    // MAIN_INIT and MAIN_MULTI_MEDIA_TIME: spice_session_set_mm_time.
+    void apply_main(const log::MessageRecord& m, const Connection& conn) {
+        auto bytes = reader.read_stream(m.connection, m.dir, m.offset + m.header_size, m.size);
+        if (!bytes) {
+            return;  // frames then keep the clock they had
+        }
+        auto msg = channels::main::parse_server(m.type, *bytes, conn.caps);
+        if (!msg) {
+            return;
+        }
+        if (const auto* init = std::get_if<channels::main::Init>(&*msg)) {
+            clock.set(init->multi_media_time, m.ts_us);
+        } else if (const auto* t = std::get_if<channels::main::MultiMediaTime>(&*msg)) {
+            clock.set(t->time, m.ts_us);
+        }
+    }
+
+    // Shows the video frames due by t_us (never past the end of the session: the client's
+    // channels close there, with whatever frames are still waiting).
+    void present_until(int64_t t_us) {
+        t_us = std::min(t_us, reader.session().end_us);
+        if (t_us <= presented_us) {
+            return;
+        }
+        for (auto& [id, d] : displays) {
+            d->present_until(t_us);
+        }
+        presented_us = t_us;
+    }
+
     Result<void> apply_message(const log::MessageRecord& m) {
         const Connection& conn = connections.at(m.connection);
+        if (conn.channel_type == kMainChannel) {
+            apply_main(m, conn);
+            return {};
+        }
         MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type, next - 1};
         ++rec->stats.messages;
         if (m.dir == wire::Direction::ClientToServer) {
@@ -283,6 +330,9 @@ struct SessionReplay::Impl {
         if (auto ok = maybe_checkpoint(); !ok) {
             return ok.error();
         }
+        // The client's display timers fire between messages: frames due by this event show
+        // before it is applied.
+        present_until(events[next].ts_us);
         const Event ev = events[next++];
         // The screen was as it is now from the previous event until this one.
         const int64_t prev_ts = next >= 2
@@ -333,6 +383,11 @@ struct SessionReplay::Impl {
         if (next <= last_event) {
             return {};  // replaying again what a checkpoint already covers
         }
+        if (presented_us > std::max(events[next - 1].ts_us, reader.session().start_us)) {
+            // A run_until went past the last event and showed frames due after it: a checkpoint
+            // now would not be the state right after that event. The next step takes it.
+            return {};
+        }
         const int64_t last_ts =
             last_event ? events[last_event - 1].ts_us : reader.session().start_us;
         if (events[next - 1].ts_us - last_ts < options.checkpoint_interval_us &&
@@ -344,6 +399,7 @@ struct SessionReplay::Impl {
         w.u64(next);
         w.u64(bytes_applied);
         recorder.save(w);
+        clock.save(w);
         images->save(w);
         w.u64(displays.size());
         for (const auto& [id, d] : displays) {
@@ -384,6 +440,7 @@ struct SessionReplay::Impl {
         if (auto ok = recorder.load(r); !ok) {
             return ok;
         }
+        clock.load(r);
         if (auto ok = images->load(r); !ok) {
             return ok;
         }
@@ -419,6 +476,7 @@ struct SessionReplay::Impl {
         next = event;
         bytes_applied = bytes;
         now_us = std::max(reader.session().start_us, event ? events[event - 1].ts_us : 0);
+        presented_us = now_us;
         ++cp_stats.restores;
         cp_stats.restore_ms +=
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -495,7 +553,8 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
                                                            const ReplayOptions& options) {
     auto impl = std::make_unique<Impl>(reader, options);
     for (const log::ConnectionInfo& c : reader.connections()) {
-        if (c.channel_type != kDisplayChannel && c.channel_type != kCursorChannel) {
+        if (c.channel_type != kDisplayChannel && c.channel_type != kCursorChannel &&
+            c.channel_type != kMainChannel) {
             continue;
         }
         Impl::Connection conn;
@@ -510,8 +569,12 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
     for (const auto& [id, conn] : impl->connections) {
         log::SessionLogReader::MessageFilter filter;
         filter.connection = id;
+        const bool main = conn.channel_type == kMainChannel;
         auto ok = reader.for_each_message(filter, [&](const log::MessageRecord& m) {
-            impl->messages.push_back(m);
+            if (!main || (m.dir == wire::Direction::ServerToClient &&
+                          (m.type == kMainInit || m.type == kMainMultiMediaTime))) {
+                impl->messages.push_back(m);
+            }
             return true;
         });
         if (!ok) {
@@ -523,7 +586,8 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
         return gaps.error();
     }
     for (const log::GapRecord& g : *gaps) {
-        if (impl->connections.contains(g.connection)) {
+        auto c = impl->connections.find(g.connection);
+        if (c != impl->connections.end() && c->second.channel_type != kMainChannel) {
             impl->gaps.push_back(g);
         }
     }
@@ -561,6 +625,7 @@ Result<void> SessionReplay::run_until(int64_t t_us) {
             return ok.error();
         }
     }
+    impl_->present_until(t_us);
     impl_->now_us = std::max(impl_->now_us, t_us);
     return {};
 }
@@ -572,6 +637,7 @@ Result<void> SessionReplay::run_to_end() {
             return more.error();
         }
         if (!*more) {
+            impl_->present_until(impl_->reader.session().end_us);
             return {};
         }
     }
@@ -581,7 +647,7 @@ Result<void> SessionReplay::seek(int64_t t_us) {
     Impl& im = *impl_;
     const size_t target = im.event_after(t_us);
     const auto cp = im.checkpoints.find(target);
-    if (target < im.next) {
+    if (target < im.next || t_us < im.presented_us) {
         // Back: from the last checkpoint at or before the target, else from the start.
         if (cp) {
             if (auto ok = im.restore(*cp); !ok) {
