@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 
 #include "decode/channels/base_channel.h"
 #include "decode/channels/cursor_channel.h"
@@ -35,6 +36,9 @@ constexpr uint16_t kMainInit = 103;
 constexpr uint16_t kMainMultiMediaTime = 106;
 // A LIST inside a LIST is not something servers send; the bound only stops hostile nesting.
 constexpr int kMaxListDepth = 4;
+// How long (capture time) a display channel's messages wait for a GLZ image that is on its way
+// on another display channel before they are applied without it.
+constexpr int64_t kGlzWaitUs = 5'000'000;
 
 }  // namespace
 
@@ -71,6 +75,17 @@ struct SessionReplay::Impl {
     std::map<int, CursorState> cursors;
     std::map<int64_t, uint64_t> server_messages_seen;  // per connection, for mini-header serials
     MmClock clock;
+
+    // Display messages held back, per display channel, while a GLZ image they carry refers to
+    // an image still on its way on another display channel: spice-gtk's shared GLZ window
+    // blocks the decoding channel until it arrives. Event indices, in capture order.
+    struct Held {
+        size_t event = 0;
+        int64_t since_us = 0;
+    };
+
+    std::map<int, std::deque<Held>> held;
+    uint64_t held_total = 0;
     // Video frames due up to this capture time have been shown (or dropped).
     int64_t presented_us = 0;
     ImageMessageObserver image_observer;
@@ -98,6 +113,7 @@ struct SessionReplay::Impl {
         recorder.restart();
         server_messages_seen.clear();
         clock = MmClock{};
+        held.clear();
         presented_us = reader.session().start_us;
         for (const auto& [id, c] : connections) {
             if (c.channel_type == kMainChannel) {
@@ -218,13 +234,116 @@ struct SessionReplay::Impl {
         presented_us = t_us;
     }
 
-    Result<void> apply_message(const log::MessageRecord& m) {
+    // The GLZ image a display message must wait for (see `held`), if any. Only sessions with
+    // several display channels can have one.
+    std::optional<uint64_t> glz_wait(const log::MessageRecord& m, const Connection& conn) {
+        if (displays.size() < 2 || conn.channel_type != kDisplayChannel ||
+            m.dir != wire::Direction::ServerToClient || m.type < base::kFirstChannelMessage) {
+            return std::nullopt;
+        }
+        auto bytes = reader.read_stream(m.connection, m.dir, m.offset + m.header_size, m.size);
+        if (!bytes) {
+            return std::nullopt;
+        }
+        auto msg = display::parse_server(m.type, *bytes, conn.caps);
+        if (!msg) {
+            return std::nullopt;
+        }
+        std::vector<uint64_t> arriving;
+        std::optional<uint64_t> missing;
+        auto check = [&](const display::Image& img) {
+            if (missing) {
+                return;
+            }
+            if (auto need = images->glz_need(img, arriving)) {
+                missing = need->missing;
+                arriving.push_back(need->id);
+            }
+        };
+        auto brush = [&](const display::Brush& b) {
+            if (b.pattern) {
+                check(b.pattern->pat);
+            }
+        };
+        std::visit(
+            [&](const auto& op) {
+                if constexpr (requires { op.src_bitmap; }) {
+                    if (op.src_bitmap) {
+                        check(*op.src_bitmap);
+                    }
+                }
+                if constexpr (requires { op.brush; }) {
+                    brush(op.brush);
+                }
+                if constexpr (requires { op.fore_brush; }) {
+                    brush(op.fore_brush);
+                    brush(op.back_brush);
+                }
+                if constexpr (requires { op.mask.bitmap; }) {
+                    if (op.mask.bitmap) {
+                        check(*op.mask.bitmap);
+                    }
+                }
+                if constexpr (requires { op.mask_bitmap; }) {
+                    if (op.mask_bitmap) {
+                        check(*op.mask_bitmap);
+                    }
+                }
+            },
+            *msg);
+        return missing;
+    }
+
+    // Applies the held messages that can go now: their GLZ image came, or they waited too long
+    // (`all`: the session is over, nothing more will come). True when any went.
+    Result<bool> release_held(bool all) {
+        bool any = false;
+        for (bool progress = true; progress;) {
+            progress = false;
+            for (auto& [channel_id, queue] : held) {
+                while (!queue.empty()) {
+                    const Held h = queue.front();
+                    const log::MessageRecord& m = messages[events[h.event].index];
+                    const Connection& conn = connections.at(m.connection);
+                    if (auto missing = glz_wait(m, conn)) {
+                        if (!all && now_us - h.since_us < kGlzWaitUs) {
+                            break;
+                        }
+                        rec->issue(
+                            MessageContext{m.ts_us, m.connection, conn.channel_id, m.type, h.event},
+                            "glz_wait_timeout",
+                            fmt::format("display {} waited {:.3f} s for GLZ image {}, "
+                                        "which never came on another display channel",
+                                        conn.channel_id, double(now_us - h.since_us) / 1e6,
+                                        *missing));
+                    }
+                    queue.pop_front();
+                    if (auto ok = apply_message(m, h.event); !ok) {
+                        return ok.error();
+                    }
+                    progress = any = true;
+                }
+            }
+        }
+        return any;
+    }
+
+    bool holding() const {
+        for (const auto& [id, q] : held) {
+            if (!q.empty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    Result<void> apply_message(const log::MessageRecord& m, size_t event) {
         const Connection& conn = connections.at(m.connection);
         if (conn.channel_type == kMainChannel) {
             apply_main(m, conn);
             return {};
         }
-        MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type, next - 1};
+        MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type, event};
         ++rec->stats.messages;
         if (m.dir == wire::Direction::ClientToServer) {
             if (m.type != kDisplayInit || conn.channel_type != kDisplayChannel) {
@@ -325,7 +444,8 @@ struct SessionReplay::Impl {
 
     Result<bool> step() {
         if (next >= events.size()) {
-            return false;
+            // The session is over: what still waits for a GLZ image goes without it.
+            return release_held(true);
         }
         if (auto ok = maybe_checkpoint(); !ok) {
             return ok.error();
@@ -353,8 +473,25 @@ struct SessionReplay::Impl {
         if (m.dir == wire::Direction::ServerToClient) {
             bytes_applied += uint64_t(m.header_size) + m.size;
         }
-        if (auto ok = apply_message(m); !ok) {
+        const Connection& conn = connections.at(m.connection);
+        if (conn.channel_type == kDisplayChannel && displays.size() > 1) {
+            auto& queue = held[conn.channel_id];
+            if (!queue.empty() || glz_wait(m, conn)) {
+                queue.push_back(Held{next - 1, ev.ts_us});
+                ++held_total;
+                if (auto ok = release_held(false); !ok) {
+                    return ok.error();
+                }
+                return true;
+            }
+        }
+        if (auto ok = apply_message(m, next - 1); !ok) {
             return ok.error();
+        }
+        if (holding()) {
+            if (auto ok = release_held(false); !ok) {
+                return ok.error();
+            }
         }
         return true;
     }
@@ -382,6 +519,9 @@ struct SessionReplay::Impl {
             checkpoints.size() ? checkpoints.event(checkpoints.size() - 1) : 0;
         if (next <= last_event) {
             return {};  // replaying again what a checkpoint already covers
+        }
+        if (holding()) {
+            return {};  // messages waiting for a GLZ image are not part of a checkpoint
         }
         if (presented_us > std::max(events[next - 1].ts_us, reader.session().start_us)) {
             // A run_until went past the last event and showed frames due after it: a checkpoint
@@ -625,8 +765,15 @@ Result<void> SessionReplay::run_until(int64_t t_us) {
             return ok.error();
         }
     }
-    impl_->present_until(t_us);
     impl_->now_us = std::max(impl_->now_us, t_us);
+    if (impl_->holding()) {
+        // Waits that timed out by t_us end; at the end of the session, every wait does.
+        const bool over = impl_->next >= impl_->events.size() && t_us >= end_us();
+        if (auto ok = impl_->release_held(over); !ok) {
+            return ok.error();
+        }
+    }
+    impl_->present_until(t_us);
     return {};
 }
 
