@@ -255,7 +255,10 @@ TEST_CASE("images --codec lists only that type; --from/--to only that time",
         REQUIRE(all_index.size() >= 4);
         const double from = all_index[all_index.size() / 2]["t"].num();
         const double to = all_index[all_index.size() * 3 / 4]["t"].num();
-        const std::string window = fmt::format("--from {:.3f} --to {:.3f}", from, to);
+        // Whole milliseconds around the images (they may share one capture instant).
+        const std::string window = fmt::format("--from {:.3f} --to {:.3f}",
+                                               std::floor(from * 1000) / 1000,
+                                               std::ceil(to * 1000) / 1000);
         INFO(window);
         const fs::path out = tmp / "images";
         const auto r = test::run_command(bin() + " images " + shell_quote(pcap.string()) + " -o " +
