@@ -337,6 +337,57 @@ struct SessionReplay::Impl {
         return false;
     }
 
+    // Server bytes are read ahead, the next messages of the connection with one log query:
+    // a query per message costs more than applying most messages does.
+    struct ReadAhead {
+        int64_t connection = -1;
+        uint64_t start = 0;
+        std::vector<uint8_t> bytes;
+    };
+
+    ReadAhead ahead;
+    static constexpr uint64_t kReadAheadBytes = uint64_t{1} << 20;
+
+    Result<std::vector<uint8_t>> read_server_message(const log::MessageRecord& m) {
+        const uint64_t length = uint64_t(m.header_size) + m.size;
+        auto from_ahead = [&]() {
+            const auto first = ahead.bytes.begin() + ptrdiff_t(m.offset - ahead.start);
+            return std::vector<uint8_t>(first, first + ptrdiff_t(length));
+        };
+        if (ahead.connection == m.connection && m.offset >= ahead.start &&
+            m.offset + length <= ahead.start + ahead.bytes.size()) {
+            return from_ahead();
+        }
+        if (length < kReadAheadBytes / 4) {
+            uint64_t end = m.offset + length;
+            const size_t at = size_t(&m - messages.data());
+            for (size_t k = at + 1; k < messages.size() && k < at + 512; ++k) {
+                const log::MessageRecord& n = messages[k];
+                if (n.connection != m.connection) {
+                    break;
+                }
+                const uint64_t n_end = n.offset + n.header_size + n.size;
+                if (n.dir != m.dir || n.offset < m.offset) {
+                    continue;
+                }
+                if (n_end > m.offset + kReadAheadBytes) {
+                    break;
+                }
+                end = std::max(end, n_end);
+            }
+            if (end > m.offset + length) {
+                if (auto bulk = reader.read_stream(m.connection, m.dir, m.offset, end - m.offset)) {
+                    ahead.connection = m.connection;
+                    ahead.start = m.offset;
+                    ahead.bytes = std::move(*bulk);
+                    return from_ahead();
+                }
+                // A gap or a cut in the range: this message alone says what is missing.
+            }
+        }
+        return reader.read_stream(m.connection, m.dir, m.offset, length);
+    }
+
     Result<void> apply_message(const log::MessageRecord& m, size_t event) {
         const Connection& conn = connections.at(m.connection);
         if (conn.channel_type == kMainChannel) {
@@ -373,8 +424,7 @@ struct SessionReplay::Impl {
         ++rec->stats.server_messages;
         const uint64_t position = ++server_messages_seen[m.connection];
         ctx.serial = m.serial.value_or(position);
-        auto bytes =
-            reader.read_stream(m.connection, m.dir, m.offset, uint64_t(m.header_size) + m.size);
+        auto bytes = read_server_message(m);
         if (!bytes) {
             if (bytes.error().code == Errc::Io || bytes.error().code == Errc::Corrupt) {
                 return bytes.error();
