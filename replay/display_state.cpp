@@ -597,6 +597,10 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
             }
         }
         PendingFrame p{f.mm_time, ctx.ts_us, ctx, sized_dest, suspect, std::move(img)};
+        if (p.mm_time == 0 && clock_.known()) {
+            // spice-gtk's workaround for drivers that stamp nothing: 100 ms from now.
+            p.mm_time = clock_.at(ctx.ts_us) + 100;
+        }
         if (!clock_.known()) {
             // No main channel in the log: the best guess is that frames show on arrival.
             show_frame(id, st, p, ctx.ts_us);
