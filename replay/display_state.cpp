@@ -709,6 +709,22 @@ void DisplayState::present_until(int64_t t_us) {
     }
 }
 
+std::optional<int64_t> DisplayState::next_due() const {
+    std::optional<int64_t> due;
+    for (const auto& [id, st] : streams_) {
+        if (st->pending.empty()) {
+            continue;
+        }
+        const PendingFrame& f = st->pending.front();
+        const int64_t looked_at = std::max(st->scheduled_us, f.arrival_us);
+        const int64_t t = int32_t(f.mm_time - clock_.at(looked_at)) >= 0
+                              ? std::max(clock_.when(f.mm_time), looked_at)
+                              : looked_at;
+        due = due ? std::min(*due, t) : t;
+    }
+    return due;
+}
+
 size_t DisplayState::pending_frames() const {
     size_t n = 0;
     for (const auto& [id, st] : streams_) {

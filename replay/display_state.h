@@ -80,6 +80,8 @@ public:
 
     // Video frames received but not yet shown (their multimedia time is still ahead).
     size_t pending_frames() const;
+    // The capture time at which present_until() next has something to do, if any.
+    std::optional<int64_t> next_due() const;
 
     // Something the replay cannot see changed this channel (a capture gap, a message cut short,
     // an undecodable message): every surface becomes possibly wrong.

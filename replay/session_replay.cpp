@@ -492,7 +492,28 @@ struct SessionReplay::Impl {
         }
     }
 
+    // When the next video frame is due (before the session's end), if any.
+    std::optional<int64_t> next_due() const {
+        std::optional<int64_t> due;
+        for (const auto& [id, d] : displays) {
+            if (auto t = d->next_due(); t && (!due || *t < *due)) {
+                due = t;
+            }
+        }
+        if (due && *due > reader.session().end_us) {
+            return std::nullopt;
+        }
+        return due;
+    }
+
     Result<bool> step() {
+        // A video frame due before the next event shows as a step of its own, so that a
+        // consumer stepping instant by instant sees it at its time.
+        if (auto due = next_due(); due && (next >= events.size() || *due <= events[next].ts_us)) {
+            present_until(*due);
+            now_us = std::max(now_us, *due);
+            return true;
+        }
         if (next >= events.size()) {
             // The session is over: what still waits for a GLZ image goes without it.
             return release_held(true);
@@ -573,11 +594,6 @@ struct SessionReplay::Impl {
         if (holding()) {
             return {};  // messages waiting for a GLZ image are not part of a checkpoint
         }
-        if (presented_us > std::max(events[next - 1].ts_us, reader.session().start_us)) {
-            // A run_until went past the last event and showed frames due after it: a checkpoint
-            // now would not be the state right after that event. The next step takes it.
-            return {};
-        }
         const int64_t last_ts =
             last_event ? events[last_event - 1].ts_us : reader.session().start_us;
         if (events[next - 1].ts_us - last_ts < options.checkpoint_interval_us &&
@@ -588,6 +604,7 @@ struct SessionReplay::Impl {
         StateWriter w;
         w.u64(next);
         w.u64(bytes_applied);
+        w.i64(presented_us);
         recorder.save(w);
         clock.save(w);
         images->save(w);
@@ -605,6 +622,7 @@ struct SessionReplay::Impl {
             return ok;
         }
         last_cp_bytes = bytes_applied;
+        cp_presented.push_back(presented_us);
         ++cp_stats.taken;
         cp_stats.save_ms +=
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -613,6 +631,9 @@ struct SessionReplay::Impl {
     }
 
     uint64_t last_cp_bytes = 0;
+    // Per checkpoint, the time up to which it had shown video frames: a seek to an earlier
+    // time cannot start from it.
+    std::vector<int64_t> cp_presented;
 
     Result<void> restore(size_t index) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -623,6 +644,7 @@ struct SessionReplay::Impl {
         ByteReader r{ByteView(*state)};
         const size_t event = size_t(r.u64());
         const uint64_t bytes = r.u64();
+        const int64_t presented = r.i64();
         if (!r.ok() || event > events.size()) {
             return make_error(Errc::Corrupt, 0, "checkpoint header");
         }
@@ -666,7 +688,8 @@ struct SessionReplay::Impl {
         next = event;
         bytes_applied = bytes;
         now_us = std::max(reader.session().start_us, event ? events[event - 1].ts_us : 0);
-        presented_us = now_us;
+        presented_us = presented;
+        now_us = std::max(now_us, presented);
         ++cp_stats.restores;
         cp_stats.restore_ms +=
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -809,7 +832,7 @@ Result<bool> SessionReplay::step() {
 }
 
 Result<void> SessionReplay::run_until(int64_t t_us) {
-    while (impl_->next < impl_->events.size() && impl_->events[impl_->next].ts_us <= t_us) {
+    for (auto n = next_event_us(); n && *n <= t_us; n = next_event_us()) {
         auto ok = impl_->step();
         if (!ok) {
             return ok.error();
@@ -843,7 +866,10 @@ Result<void> SessionReplay::run_to_end() {
 Result<void> SessionReplay::seek(int64_t t_us) {
     Impl& im = *impl_;
     const size_t target = im.event_after(t_us);
-    const auto cp = im.checkpoints.find(target);
+    auto cp = im.checkpoints.find(target);
+    while (cp && im.cp_presented[*cp] > t_us) {
+        cp = *cp > 0 ? std::optional<size_t>(*cp - 1) : std::nullopt;
+    }
     if (target < im.next || t_us < im.presented_us) {
         // Back: from the last checkpoint at or before the target, else from the start.
         if (cp) {
@@ -888,10 +914,11 @@ int64_t SessionReplay::now_us() const {
 }
 
 std::optional<int64_t> SessionReplay::next_event_us() const {
-    if (impl_->next >= impl_->events.size()) {
-        return std::nullopt;
+    std::optional<int64_t> t = impl_->next_due();
+    if (impl_->next < impl_->events.size() && (!t || impl_->events[impl_->next].ts_us < *t)) {
+        t = impl_->events[impl_->next].ts_us;
     }
-    return impl_->events[impl_->next].ts_us;
+    return t;
 }
 
 int64_t SessionReplay::start_us() const {
@@ -903,7 +930,7 @@ int64_t SessionReplay::end_us() const {
 }
 
 bool SessionReplay::at_end() const {
-    return impl_->next >= impl_->events.size();
+    return impl_->next >= impl_->events.size() && !impl_->next_due();
 }
 
 std::vector<int> SessionReplay::displays() const {
