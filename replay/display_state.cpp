@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <deque>
+#include <limits>
 
 #include "replay/canvas/canvas.h"
 
@@ -76,10 +77,27 @@ struct DisplayState::Stream {
     std::unique_ptr<codec::VideoStreamDecoder> decoder;
     std::string broken;    // why frames cannot be decoded at all
     bool damaged = false;  // a frame was lost: inter-coded frames after it are suspect
+    // Decoded frames waiting for their multimedia time, oldest first. The first one is the
+    // frame spice-gtk has a display timer for; the others are its queue behind it.
+    std::deque<PendingFrame> pending;
+    // When the client last looked at the queue (it does after showing a frame): a frame that
+    // is late by then is dropped (MJPEG) or shown at once when nothing follows it (GStreamer).
+    int64_t scheduled_us = std::numeric_limits<int64_t>::min();
 };
 
-DisplayState::DisplayState(int channel_id, ImageSource& images, ReplayRecorder& recorder)
-    : channel_id_(channel_id), images_(images), rec_(recorder) {}
+// A decoded video frame the client holds until its multimedia time.
+struct DisplayState::PendingFrame {
+    uint32_t mm_time = 0;
+    int64_t arrival_us = 0;
+    MessageContext ctx;  // the STREAM_DATA it came in, for issues
+    std::optional<canvas::Rect> sized_dest;
+    bool suspect = false;       // decoded after a lost frame of an inter-coded stream
+    codec::DecodedImage image;  // rows top-down
+};
+
+DisplayState::DisplayState(int channel_id, ImageSource& images, ReplayRecorder& recorder,
+                           const MmClock& clock)
+    : channel_id_(channel_id), images_(images), rec_(recorder), clock_(clock) {}
 
 DisplayState::~DisplayState() = default;
 
@@ -565,7 +583,6 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
     }
     // After a lost frame, only intra-coded streams are certain again.
     const bool suspect = st.damaged && st.codec != uint8_t(codec::VideoCodec::Mjpeg);
-    bool exact = !suspect;
     for (codec::VideoFrame& f : *frames) {
         codec::DecodedImage& img = f.image;
         if (!(st.flags & 1)) {
@@ -579,32 +596,141 @@ bool DisplayState::stream_frame(uint32_t id, ByteView data, uint32_t mm_time,
                 std::memcpy(b, row.data(), img.stride);
             }
         }
-        // sw_canvas put_image: the frame scaled (nearest) onto dest, limited by the stream clip.
-        canvas::Copy c;
-        c.src = canvas::ImageRef{img.pixels.data(), img.width, img.height, img.stride, img.format};
-        c.src_area = canvas::Rect{0, 0, int32_t(img.width), int32_t(img.height)};
-        c.scale_mode = canvas::ScaleMode::Nearest;
-        canvas::Surface& surface = slot(st.surface_id)->surface;
-        auto r = canvas::draw_copy(surface, canvas::DrawArea{dest, st.clip}, c);
-        ++rec_.stats.stream_frames;
-        if (!r) {
-            fail_draw(ctx, st.surface_id, dest, st.clip, "draw_error",
-                      fmt::format("stream {} frame: {}", id, r.error().message()));
-            exact = false;
+        PendingFrame p{f.mm_time, ctx.ts_us, ctx, sized_dest, suspect, std::move(img)};
+        if (p.mm_time == 0 && clock_.known()) {
+            // spice-gtk's workaround for drivers that stamp nothing: 100 ms from now.
+            p.mm_time = clock_.at(ctx.ts_us) + 100;
+        }
+        if (!clock_.known()) {
+            // No main channel in the log: the best guess is that frames show on arrival.
+            show_frame(id, st, p, ctx.ts_us);
             continue;
         }
-        SurfaceSlot* s = slot(st.surface_id);
-        const PixelRegion damage = PixelRegion::from_rects(r->rects);
-        if (suspect) {
-            s->unsure.add(damage);
-        } else {
-            s->unsure.subtract(damage);
+        queue_frame(st, std::move(p));
+    }
+    if (clock_.known()) {
+        present(id, st, ctx.ts_us);
+    }
+    return !suspect;
+}
+
+// What spice-gtk's decoders do with a frame as it arrives (queue_frame in
+// channel-display-mjpeg.c / channel-display-gst.c). The GStreamer decoder decodes at once and
+// queues the output; timing is all that differs from MJPEG, which drops late frames early.
+void DisplayState::queue_frame(Stream& st, PendingFrame frame) {
+    if (st.codec == uint8_t(codec::VideoCodec::Mjpeg)) {
+        // The queue behind the frame on the display timer: a frame older than its newest means
+        // the stream restarted, and the queue goes.
+        if (st.pending.size() >= 2 && int32_t(frame.mm_time - st.pending.back().mm_time) < 0) {
+            rec_.stats.stream_frames_dropped += st.pending.size() - 1;
+            st.pending.erase(st.pending.begin() + 1, st.pending.end());
         }
-        if (primary_ && *primary_ == st.surface_id && !damage.empty()) {
-            primary_touched(ctx);
+        if (int32_t(frame.mm_time - clock_.at(frame.arrival_us)) < 0) {
+            ++rec_.stats.stream_frames_dropped;  // arrived late: never shown
+            return;
         }
     }
-    return exact;
+    st.pending.push_back(std::move(frame));
+}
+
+// The display timer: frames whose multimedia time came by t_us are shown, in order. A frame
+// found late when the queue is looked at is dropped, except that the GStreamer decoder still
+// shows the last one it has so that the picture does not freeze.
+void DisplayState::present(uint32_t id, Stream& st, int64_t t_us) {
+    while (!st.pending.empty()) {
+        PendingFrame& f = st.pending.front();
+        const int64_t looked_at = std::max(st.scheduled_us, f.arrival_us);
+        int64_t show_at = 0;
+        if (int32_t(f.mm_time - clock_.at(looked_at)) >= 0) {
+            const int64_t due = std::max(clock_.when(f.mm_time), looked_at);
+            if (due > t_us) {
+                return;
+            }
+            show_at = due;
+        } else {
+            const bool more = st.pending.size() >= 2 && st.pending[1].arrival_us <= looked_at;
+            if (st.codec == uint8_t(codec::VideoCodec::Mjpeg) || more) {
+                ++rec_.stats.stream_frames_dropped;
+                st.pending.pop_front();
+                continue;
+            }
+            show_at = looked_at;
+        }
+        show_frame(id, st, f, show_at);
+        st.scheduled_us = show_at;
+        st.pending.pop_front();
+    }
+}
+
+// sw_canvas put_image: the frame scaled (nearest) onto its dest box, limited by the stream's
+// clip at the moment it shows.
+void DisplayState::show_frame(uint32_t id, Stream& st, PendingFrame& frame, int64_t at_us) {
+    MessageContext ctx = frame.ctx;
+    ctx.ts_us = at_us;
+    const canvas::Rect dest = frame.sized_dest.value_or(st.dest);
+    SurfaceSlot* s = slot(st.surface_id);
+    if (!s) {
+        rec_.issue(
+            ctx, "unknown_surface",
+            fmt::format("stream {} draws on surface {}, which does not exist", id, st.surface_id));
+        return;
+    }
+    const codec::DecodedImage& img = frame.image;
+    canvas::Copy c;
+    c.src = canvas::ImageRef{img.pixels.data(), img.width, img.height, img.stride, img.format};
+    c.src_area = canvas::Rect{0, 0, int32_t(img.width), int32_t(img.height)};
+    c.scale_mode = canvas::ScaleMode::Nearest;
+    auto r = canvas::draw_copy(s->surface, canvas::DrawArea{dest, st.clip}, c);
+    ++rec_.stats.stream_frames;
+    if (!r) {
+        fail_draw(ctx, st.surface_id, dest, st.clip, "draw_error",
+                  fmt::format("stream {} frame: {}", id, r.error().message()));
+        return;
+    }
+    const PixelRegion damage = PixelRegion::from_rects(r->rects);
+    if (frame.suspect) {
+        s->unsure.add(damage);
+    } else {
+        s->unsure.subtract(damage);
+    }
+    if (primary_ && *primary_ == st.surface_id && !damage.empty()) {
+        primary_touched(ctx);
+    }
+}
+
+void DisplayState::drop_pending(Stream& st) {
+    rec_.stats.stream_frames_dropped += st.pending.size();
+    st.pending.clear();
+}
+
+void DisplayState::present_until(int64_t t_us) {
+    for (auto& [id, st] : streams_) {
+        present(id, *st, t_us);
+    }
+}
+
+std::optional<int64_t> DisplayState::next_due() const {
+    std::optional<int64_t> due;
+    for (const auto& [id, st] : streams_) {
+        if (st->pending.empty()) {
+            continue;
+        }
+        const PendingFrame& f = st->pending.front();
+        const int64_t looked_at = std::max(st->scheduled_us, f.arrival_us);
+        const int64_t t = int32_t(f.mm_time - clock_.at(looked_at)) >= 0
+                              ? std::max(clock_.when(f.mm_time), looked_at)
+                              : looked_at;
+        due = due ? std::min(*due, t) : t;
+    }
+    return due;
+}
+
+size_t DisplayState::pending_frames() const {
+    size_t n = 0;
+    for (const auto& [id, st] : streams_) {
+        n += st->pending.size();
+    }
+    return n;
 }
 
 bool DisplayState::stream_clip(const display::StreamClip& m, const MessageContext& ctx) {
@@ -618,8 +744,12 @@ bool DisplayState::stream_clip(const display::StreamClip& m, const MessageContex
     return true;
 }
 
+// The decoder goes with the stream, and with it every frame still waiting to be shown.
 void DisplayState::stream_destroy(uint32_t id) {
-    streams_.erase(id);
+    if (auto it = streams_.find(id); it != streams_.end()) {
+        drop_pending(*it->second);
+        streams_.erase(it);
+    }
 }
 
 // ---- dispatch --------------------------------------------------------------------------
@@ -701,6 +831,9 @@ bool DisplayState::apply(const display::ServerMessage& msg, const MessageContext
                 stream_destroy(m.id);
                 return true;
             } else if constexpr (std::is_same_v<T, display::StreamDestroyAll>) {
+                for (auto& [id, st] : streams_) {
+                    drop_pending(*st);
+                }
                 streams_.clear();
                 return true;
             } else if constexpr (std::is_same_v<T, display::MonitorsConfig>) {
@@ -776,11 +909,31 @@ canvas::Clip load_clip(ByteReader& r) {
     return load_rects(r);
 }
 
+void save_context(StateWriter& w, const MessageContext& c) {
+    w.i64(c.ts_us);
+    w.i64(c.connection);
+    w.i32(c.channel_id);
+    w.u16(c.msg_type);
+    w.u64(c.event);
+    w.u64(c.serial);
+}
+
+MessageContext load_context(ByteReader& r) {
+    MessageContext c;
+    c.ts_us = r.i64();
+    c.connection = r.i64();
+    c.channel_id = r.i32();
+    c.msg_type = r.u16();
+    c.event = size_t(r.u64());
+    c.serial = r.u64();
+    return c;
+}
+
 void save_stats(StateWriter& w, const ReplayStats& s) {
-    for (uint64_t v :
-         {s.messages, s.server_messages, s.applied, s.failed, s.base_messages, s.sub_messages,
-          s.marks, s.screen_updates, s.draws, s.stream_frames, s.streams, s.capture_gaps,
-          s.cursor_messages, s.cursor_failed, uint64_t(s.walked_us), uint64_t(s.exact_us)}) {
+    for (uint64_t v : {s.messages, s.server_messages, s.applied, s.failed, s.base_messages,
+                       s.sub_messages, s.marks, s.screen_updates, s.draws, s.stream_frames,
+                       s.stream_frames_dropped, s.streams, s.capture_gaps, s.cursor_messages,
+                       s.cursor_failed, uint64_t(s.walked_us), uint64_t(s.exact_us)}) {
         w.u64(v);
     }
     auto counts = [&](const std::map<std::string, uint64_t>& m) {
@@ -804,9 +957,10 @@ void save_stats(StateWriter& w, const ReplayStats& s) {
 }
 
 void load_stats(ByteReader& r, ReplayStats& s) {
-    for (uint64_t* v : {&s.messages, &s.server_messages, &s.applied, &s.failed, &s.base_messages,
-                        &s.sub_messages, &s.marks, &s.screen_updates, &s.draws, &s.stream_frames,
-                        &s.streams, &s.capture_gaps, &s.cursor_messages, &s.cursor_failed}) {
+    for (uint64_t* v :
+         {&s.messages, &s.server_messages, &s.applied, &s.failed, &s.base_messages, &s.sub_messages,
+          &s.marks, &s.screen_updates, &s.draws, &s.stream_frames, &s.stream_frames_dropped,
+          &s.streams, &s.capture_gaps, &s.cursor_messages, &s.cursor_failed}) {
         *v = r.u64();
     }
     s.walked_us = int64_t(r.u64());
@@ -909,6 +1063,21 @@ void DisplayState::save(StateWriter& w) const {
         for (size_t e : st->frame_events) {
             w.u64(e);
         }
+        w.i64(st->scheduled_us);
+        w.u64(st->pending.size());
+        for (const PendingFrame& f : st->pending) {
+            w.u32(f.mm_time);
+            w.i64(f.arrival_us);
+            save_context(w, f.ctx);
+            w.u8(f.sized_dest ? 1 : 0);
+            save_rect(w, f.sized_dest.value_or(canvas::Rect{}));
+            w.u8(f.suspect ? 1 : 0);
+            w.u32(f.image.width);
+            w.u32(f.image.height);
+            w.u32(uint32_t(f.image.format));
+            w.u64(f.image.stride);
+            w.blob(ByteView(f.image.pixels));
+        }
     }
     w.u64(monitors_.size());
     for (const display::Head& h : monitors_) {
@@ -984,6 +1153,29 @@ Result<void> DisplayState::load(ByteReader& r, const Refeed& refeed) {
         }
         for (uint64_t k = 0; k < n_events; ++k) {
             st->frame_events.push_back(size_t(r.u64()));
+        }
+        st->scheduled_us = r.i64();
+        const uint64_t n_pending = r.u64();
+        for (uint64_t k = 0; k < n_pending && r.ok(); ++k) {
+            PendingFrame f;
+            f.mm_time = r.u32();
+            f.arrival_us = r.i64();
+            f.ctx = load_context(r);
+            const bool sized = r.u8() != 0;
+            const canvas::Rect dest = load_rect(r);
+            f.sized_dest = sized ? std::optional<canvas::Rect>(dest) : std::nullopt;
+            f.suspect = r.u8() != 0;
+            f.image.width = r.u32();
+            f.image.height = r.u32();
+            f.image.format = static_cast<codec::PixelFormat>(r.u32());
+            f.image.stride = size_t(r.u64());
+            const ByteView pixels = read_blob(r);
+            if (!r.ok() || pixels.size() != f.image.stride * f.image.height ||
+                f.image.stride < size_t(f.image.width) * 4) {
+                return make_error(Errc::Corrupt, 0, "checkpoint: pending video frame");
+            }
+            f.image.pixels.assign(pixels.begin(), pixels.end());
+            st->pending.push_back(std::move(f));
         }
         if (has_decoder && r.ok()) {
             auto dec = codec::VideoStreamDecoder::create(st->codec, st->width, st->height);

@@ -18,6 +18,7 @@
 #include "replay/canvas/surface.h"
 #include "replay/checkpoint.h"
 #include "replay/image_source.h"
+#include "replay/mm_clock.h"
 #include "replay/region.h"
 #include "replay/replay_report.h"
 
@@ -61,7 +62,10 @@ private:
 
 class DisplayState {
 public:
-    DisplayState(int channel_id, ImageSource& images, ReplayRecorder& recorder);
+    // `clock` is the session's multimedia clock (kept by the replay from the main channel):
+    // video frames are shown when it reaches their multi_media_time, as spice-gtk shows them.
+    DisplayState(int channel_id, ImageSource& images, ReplayRecorder& recorder,
+                 const MmClock& clock);
     ~DisplayState();
     DisplayState(const DisplayState&) = delete;
     DisplayState& operator=(const DisplayState&) = delete;
@@ -69,6 +73,15 @@ public:
     // Applies one server message. Returns true when it was applied exactly (nothing possibly
     // wrong came of it).
     bool apply(const channels::display::ServerMessage& msg, const MessageContext& ctx);
+
+    // Shows the video frames that are due at or before capture time t_us (and drops those the
+    // client would drop as too late). Called with a time that never goes back.
+    void present_until(int64_t t_us);
+
+    // Video frames received but not yet shown (their multimedia time is still ahead).
+    size_t pending_frames() const;
+    // The capture time at which present_until() next has something to do, if any.
+    std::optional<int64_t> next_due() const;
 
     // Something the replay cannot see changed this channel (a capture gap, a message cut short,
     // an undecodable message): every surface becomes possibly wrong.
@@ -107,6 +120,7 @@ private:
         PixelRegion unsure;
     };
     struct Stream;
+    struct PendingFrame;
 
     SurfaceSlot* slot(uint32_t id);
     void primary_touched(const MessageContext& ctx);
@@ -130,10 +144,15 @@ private:
                       const std::optional<canvas::Rect>& sized_dest, const MessageContext& ctx);
     bool stream_clip(const channels::display::StreamClip& m, const MessageContext& ctx);
     void stream_destroy(uint32_t id);
+    void queue_frame(Stream& st, PendingFrame frame);
+    void present(uint32_t id, Stream& st, int64_t t_us);
+    void show_frame(uint32_t id, Stream& st, PendingFrame& frame, int64_t at_us);
+    void drop_pending(Stream& st);
 
     int channel_id_;
     ImageSource& images_;
     ReplayRecorder& rec_;
+    const MmClock& clock_;
     std::map<uint32_t, SurfaceSlot> surfaces_;
     std::optional<uint32_t> primary_;
     codec::PaletteCache palettes_;

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -238,8 +239,8 @@ Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
                             make_error(Errc::BadValue, 12,
                                        fmt::format("QUIC: stream is {}x{}, the image descriptor "
                                                    "says {}x{}",
-                                                   info->width, info->height,
-                                                   img.descriptor.width, img.descriptor.height)));
+                                                   info->width, info->height, img.descriptor.width,
+                                                   img.descriptor.height)));
             }
             out = allocate(*info);
             ok = quic_.decode(data, out->view());
@@ -268,6 +269,39 @@ Result<codec::ImageHandle> ImageSource::decode(const display::Image& img,
         }
     }
     return handle;
+}
+
+std::optional<ImageSource::GlzNeed> ImageSource::glz_need(
+    const channels::display::Image& img, const std::vector<uint64_t>& arriving) const {
+    if (img.type() != display::ImageType::GlzRgb) {
+        return std::nullopt;
+    }
+    auto h = glz_.read_header(img.data());
+    if (!h) {
+        return std::nullopt;  // the decode reports what is wrong with it
+    }
+    GlzNeed need{h->id, std::nullopt};
+    if (h->id == 0) {
+        return need;
+    }
+    const uint64_t reach = h->id - std::min<uint64_t>(h->win_head_dist, h->id);
+    // Ids below the oldest image kept are released (or came before the capture): nothing to
+    // wait for there. A hole above it is an image still on its way. With the window empty
+    // every id in reach may be on its way (a capture that starts mid-session waits in vain,
+    // up to the caller's bound).
+    const auto oldest = window_.oldest_id();
+    const uint64_t low = oldest && *oldest < h->id ? std::max(reach, *oldest) : reach;
+    for (uint64_t id = h->id - 1; id >= low && h->id - id <= 65536; --id) {
+        if (!window_.find(id) && window_.why_missing(id) == codec::GlzAbsence::NotSeen &&
+            std::find(arriving.begin(), arriving.end(), id) == arriving.end()) {
+            need.missing = id;
+            break;
+        }
+        if (id == low) {
+            break;
+        }
+    }
+    return need;
 }
 
 void ImageSource::notify(const display::Image& img, bool mask,

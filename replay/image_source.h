@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "decode/channels/display_types.h"
 #include "decode/codec/glz_decoder.h"
@@ -75,6 +76,19 @@ public:
     // A QMask bitmap as a 1-bit mask image (BITMAP 1BIT_LE/BE, or a cached A1 image).
     std::optional<ResolvedImage> resolve_mask(const channels::display::Image& img,
                                               const SurfaceLookup& surfaces, ImageFailure& failure);
+
+    // For a GLZ image (GLZ_RGB): its id, and an image within its reach (the window the server
+    // encoded it against) that has not arrived, if any, leaving out `arriving` (the GLZ images
+    // before it in the same message). With several display channels such an image is in
+    // flight on another channel, and spice-gtk's GLZ window makes the decode wait for it.
+    // ZLIB_GLZ images are not looked into (their header is deflated).
+    struct GlzNeed {
+        uint64_t id = 0;
+        std::optional<uint64_t> missing;
+    };
+
+    std::optional<GlzNeed> glz_need(const channels::display::Image& img,
+                                    const std::vector<uint64_t>& arriving) const;
 
     // Called once per resolve/resolve_mask, after the image's side effects (image dumps).
     void set_observer(ImageObserver observer) { observer_ = std::move(observer); }

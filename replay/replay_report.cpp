@@ -37,10 +37,10 @@ std::string format_report_text(const ReplayReport& r, size_t max_issues) {
                      percent(uint64_t(s.exact_us), uint64_t(s.walked_us))));
     line(fmt::format("cursor          {} messages, {} not applied exactly", s.cursor_messages,
                      s.cursor_failed));
-    line(
-        fmt::format("frames          {} screen updates, {} marks, {} draws, {} stream frames "
-                    "({} streams)",
-                    s.screen_updates, s.marks, s.draws, s.stream_frames, s.streams));
+    line(fmt::format(
+        "frames          {} screen updates, {} marks, {} draws, {} stream frames "
+        "shown, {} dropped as the client drops them ({} streams)",
+        s.screen_updates, s.marks, s.draws, s.stream_frames, s.stream_frames_dropped, s.streams));
     if (!s.draws_by_type.empty()) {
         line("draws by type");
         for (const auto& [name, n] : s.draws_by_type) {
@@ -101,6 +101,7 @@ std::string format_report_json(const ReplayReport& r) {
     w.field("cursor_messages", s.cursor_messages).field("cursor_failed", s.cursor_failed);
     w.field("screen_updates", s.screen_updates).field("marks", s.marks);
     w.field("draws", s.draws).field("stream_frames", s.stream_frames);
+    w.field("stream_frames_dropped", s.stream_frames_dropped);
     w.field("streams", s.streams).field("capture_gaps", s.capture_gaps);
     w.key("draws_by_type").begin_object();
     for (const auto& [name, n] : s.draws_by_type) {

@@ -39,12 +39,13 @@ struct ReplayStats {
     uint64_t screen_updates = 0;   // distinct capture times at which a primary surface changed
     uint64_t draws = 0;            // drawing commands (DRAW_*, COPY_BITS)
     uint64_t stream_frames = 0;    // video frames drawn
-    uint64_t streams = 0;          // STREAM_CREATE
-    uint64_t capture_gaps = 0;     // gaps in display and cursor connections' recorded bytes
-    uint64_t cursor_messages = 0;  // cursor-channel messages applied (ids >= 100)
-    uint64_t cursor_failed = 0;    // of which could not be applied exactly
-    int64_t walked_us = 0;         // session time from the start to the last event applied
-    int64_t exact_us = 0;          // of which every primary surface was exact
+    uint64_t stream_frames_dropped = 0;  // never shown: late, or pending at STREAM_DESTROY
+    uint64_t streams = 0;                // STREAM_CREATE
+    uint64_t capture_gaps = 0;           // gaps in display and cursor connections' recorded bytes
+    uint64_t cursor_messages = 0;        // cursor-channel messages applied (ids >= 100)
+    uint64_t cursor_failed = 0;          // of which could not be applied exactly
+    int64_t walked_us = 0;               // session time from the start to the last event applied
+    int64_t exact_us = 0;                // of which every primary surface was exact
     std::map<std::string, uint64_t> draws_by_type;
     std::map<std::string, CodecStats> images_by_codec;
     std::map<std::string, uint64_t> issues_by_kind;

@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 
 #include "decode/channels/base_channel.h"
 #include "decode/channels/cursor_channel.h"
 #include "decode/channels/display_channel.h"
+#include "decode/channels/main_channel.h"
 #include "decode/wire/caps.h"
 #include "decode/wire/protocol_names.h"
 #include "replay/checkpoint.h"
@@ -25,11 +27,18 @@ namespace cursor = channels::cursor;
 
 namespace {
 
+constexpr int kMainChannel = 1;
 constexpr int kDisplayChannel = 2;
 constexpr int kCursorChannel = 4;
 constexpr uint16_t kDisplayInit = 101;
+// The main channel's messages that set the client's multimedia clock.
+constexpr uint16_t kMainInit = 103;
+constexpr uint16_t kMainMultiMediaTime = 106;
 // A LIST inside a LIST is not something servers send; the bound only stops hostile nesting.
 constexpr int kMaxListDepth = 4;
+// How long (capture time) a display channel's messages wait for a GLZ image that is on its way
+// on another display channel before they are applied without it.
+constexpr int64_t kGlzWaitUs = 5'000'000;
 
 }  // namespace
 
@@ -65,6 +74,20 @@ struct SessionReplay::Impl {
     std::map<int, std::unique_ptr<DisplayState>> displays;
     std::map<int, CursorState> cursors;
     std::map<int64_t, uint64_t> server_messages_seen;  // per connection, for mini-header serials
+    MmClock clock;
+
+    // Display messages held back, per display channel, while a GLZ image they carry refers to
+    // an image still on its way on another display channel: spice-gtk's shared GLZ window
+    // blocks the decoding channel until it arrives. Event indices, in capture order.
+    struct Held {
+        size_t event = 0;
+        int64_t since_us = 0;
+    };
+
+    std::map<int, std::deque<Held>> held;
+    uint64_t held_total = 0;
+    // Video frames due up to this capture time have been shown (or dropped).
+    int64_t presented_us = 0;
     ImageMessageObserver image_observer;
     MessageContext current;  // the display message being applied, for image_observer
 
@@ -89,14 +112,20 @@ struct SessionReplay::Impl {
         });
         recorder.restart();
         server_messages_seen.clear();
+        clock = MmClock{};
+        held.clear();
+        presented_us = reader.session().start_us;
         for (const auto& [id, c] : connections) {
+            if (c.channel_type == kMainChannel) {
+                continue;
+            }
             if (c.channel_type == kCursorChannel) {
                 cursors.try_emplace(c.channel_id, c.channel_id, *rec);
                 continue;
             }
             if (!displays.contains(c.channel_id)) {
-                displays.emplace(c.channel_id,
-                                 std::make_unique<DisplayState>(c.channel_id, *images, *rec));
+                displays.emplace(c.channel_id, std::make_unique<DisplayState>(c.channel_id, *images,
+                                                                              *rec, clock));
             }
         }
     }
@@ -175,9 +204,197 @@ struct SessionReplay::Impl {
         }
     }
 
-    Result<void> apply_message(const log::MessageRecord& m) {
+    // MAIN_INIT and MAIN_MULTI_MEDIA_TIME: spice_session_set_mm_time.
+    void apply_main(const log::MessageRecord& m, const Connection& conn) {
+        auto bytes = reader.read_stream(m.connection, m.dir, m.offset + m.header_size, m.size);
+        if (!bytes) {
+            return;  // frames then keep the clock they had
+        }
+        auto msg = channels::main::parse_server(m.type, *bytes, conn.caps);
+        if (!msg) {
+            return;
+        }
+        if (const auto* init = std::get_if<channels::main::Init>(&*msg)) {
+            clock.set(init->multi_media_time, m.ts_us);
+        } else if (const auto* t = std::get_if<channels::main::MultiMediaTime>(&*msg)) {
+            clock.set(t->time, m.ts_us);
+        }
+    }
+
+    // Shows the video frames due by t_us (never past the end of the session: the client's
+    // channels close there, with whatever frames are still waiting).
+    void present_until(int64_t t_us) {
+        t_us = std::min(t_us, reader.session().end_us);
+        if (t_us <= presented_us) {
+            return;
+        }
+        for (auto& [id, d] : displays) {
+            d->present_until(t_us);
+        }
+        presented_us = t_us;
+    }
+
+    // The GLZ image a display message must wait for (see `held`), if any. Only sessions with
+    // several display channels can have one.
+    std::optional<uint64_t> glz_wait(const log::MessageRecord& m, const Connection& conn) {
+        if (displays.size() < 2 || conn.channel_type != kDisplayChannel ||
+            m.dir != wire::Direction::ServerToClient || m.type < base::kFirstChannelMessage) {
+            return std::nullopt;
+        }
+        auto bytes = reader.read_stream(m.connection, m.dir, m.offset + m.header_size, m.size);
+        if (!bytes) {
+            return std::nullopt;
+        }
+        auto msg = display::parse_server(m.type, *bytes, conn.caps);
+        if (!msg) {
+            return std::nullopt;
+        }
+        std::vector<uint64_t> arriving;
+        std::optional<uint64_t> missing;
+        auto check = [&](const display::Image& img) {
+            if (missing) {
+                return;
+            }
+            if (auto need = images->glz_need(img, arriving)) {
+                missing = need->missing;
+                arriving.push_back(need->id);
+            }
+        };
+        auto brush = [&](const display::Brush& b) {
+            if (b.pattern) {
+                check(b.pattern->pat);
+            }
+        };
+        std::visit(
+            [&](const auto& op) {
+                if constexpr (requires { op.src_bitmap; }) {
+                    if (op.src_bitmap) {
+                        check(*op.src_bitmap);
+                    }
+                }
+                if constexpr (requires { op.brush; }) {
+                    brush(op.brush);
+                }
+                if constexpr (requires { op.fore_brush; }) {
+                    brush(op.fore_brush);
+                    brush(op.back_brush);
+                }
+                if constexpr (requires { op.mask.bitmap; }) {
+                    if (op.mask.bitmap) {
+                        check(*op.mask.bitmap);
+                    }
+                }
+                if constexpr (requires { op.mask_bitmap; }) {
+                    if (op.mask_bitmap) {
+                        check(*op.mask_bitmap);
+                    }
+                }
+            },
+            *msg);
+        return missing;
+    }
+
+    // Applies the held messages that can go now: their GLZ image came, or they waited too long
+    // (`all`: the session is over, nothing more will come). True when any went.
+    Result<bool> release_held(bool all) {
+        bool any = false;
+        for (bool progress = true; progress;) {
+            progress = false;
+            for (auto& [channel_id, queue] : held) {
+                while (!queue.empty()) {
+                    const Held h = queue.front();
+                    const log::MessageRecord& m = messages[events[h.event].index];
+                    const Connection& conn = connections.at(m.connection);
+                    if (auto missing = glz_wait(m, conn)) {
+                        if (!all && now_us - h.since_us < kGlzWaitUs) {
+                            break;
+                        }
+                        rec->issue(
+                            MessageContext{m.ts_us, m.connection, conn.channel_id, m.type, h.event},
+                            "glz_wait_timeout",
+                            fmt::format("display {} waited {:.3f} s for GLZ image {}, "
+                                        "which never came on another display channel",
+                                        conn.channel_id, double(now_us - h.since_us) / 1e6,
+                                        *missing));
+                    }
+                    queue.pop_front();
+                    if (auto ok = apply_message(m, h.event); !ok) {
+                        return ok.error();
+                    }
+                    progress = any = true;
+                }
+            }
+        }
+        return any;
+    }
+
+    bool holding() const {
+        for (const auto& [id, q] : held) {
+            if (!q.empty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // Server bytes are read ahead, the next messages of the connection with one log query:
+    // a query per message costs more than applying most messages does.
+    struct ReadAhead {
+        int64_t connection = -1;
+        uint64_t start = 0;
+        std::vector<uint8_t> bytes;
+    };
+
+    ReadAhead ahead;
+    static constexpr uint64_t kReadAheadBytes = uint64_t{1} << 20;
+
+    Result<std::vector<uint8_t>> read_server_message(const log::MessageRecord& m) {
+        const uint64_t length = uint64_t(m.header_size) + m.size;
+        auto from_ahead = [&]() {
+            const auto first = ahead.bytes.begin() + ptrdiff_t(m.offset - ahead.start);
+            return std::vector<uint8_t>(first, first + ptrdiff_t(length));
+        };
+        if (ahead.connection == m.connection && m.offset >= ahead.start &&
+            m.offset + length <= ahead.start + ahead.bytes.size()) {
+            return from_ahead();
+        }
+        if (length < kReadAheadBytes / 4) {
+            uint64_t end = m.offset + length;
+            const size_t at = size_t(&m - messages.data());
+            for (size_t k = at + 1; k < messages.size() && k < at + 512; ++k) {
+                const log::MessageRecord& n = messages[k];
+                if (n.connection != m.connection) {
+                    break;
+                }
+                const uint64_t n_end = n.offset + n.header_size + n.size;
+                if (n.dir != m.dir || n.offset < m.offset) {
+                    continue;
+                }
+                if (n_end > m.offset + kReadAheadBytes) {
+                    break;
+                }
+                end = std::max(end, n_end);
+            }
+            if (end > m.offset + length) {
+                if (auto bulk = reader.read_stream(m.connection, m.dir, m.offset, end - m.offset)) {
+                    ahead.connection = m.connection;
+                    ahead.start = m.offset;
+                    ahead.bytes = std::move(*bulk);
+                    return from_ahead();
+                }
+                // A gap or a cut in the range: this message alone says what is missing.
+            }
+        }
+        return reader.read_stream(m.connection, m.dir, m.offset, length);
+    }
+
+    Result<void> apply_message(const log::MessageRecord& m, size_t event) {
         const Connection& conn = connections.at(m.connection);
-        MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type, next - 1};
+        if (conn.channel_type == kMainChannel) {
+            apply_main(m, conn);
+            return {};
+        }
+        MessageContext ctx{m.ts_us, m.connection, conn.channel_id, m.type, event};
         ++rec->stats.messages;
         if (m.dir == wire::Direction::ClientToServer) {
             if (m.type != kDisplayInit || conn.channel_type != kDisplayChannel) {
@@ -207,8 +424,7 @@ struct SessionReplay::Impl {
         ++rec->stats.server_messages;
         const uint64_t position = ++server_messages_seen[m.connection];
         ctx.serial = m.serial.value_or(position);
-        auto bytes =
-            reader.read_stream(m.connection, m.dir, m.offset, uint64_t(m.header_size) + m.size);
+        auto bytes = read_server_message(m);
         if (!bytes) {
             if (bytes.error().code == Errc::Io || bytes.error().code == Errc::Corrupt) {
                 return bytes.error();
@@ -276,13 +492,38 @@ struct SessionReplay::Impl {
         }
     }
 
+    // When the next video frame is due (before the session's end), if any.
+    std::optional<int64_t> next_due() const {
+        std::optional<int64_t> due;
+        for (const auto& [id, d] : displays) {
+            if (auto t = d->next_due(); t && (!due || *t < *due)) {
+                due = t;
+            }
+        }
+        if (due && *due > reader.session().end_us) {
+            return std::nullopt;
+        }
+        return due;
+    }
+
     Result<bool> step() {
+        // A video frame due before the next event shows as a step of its own, so that a
+        // consumer stepping instant by instant sees it at its time.
+        if (auto due = next_due(); due && (next >= events.size() || *due <= events[next].ts_us)) {
+            present_until(*due);
+            now_us = std::max(now_us, *due);
+            return true;
+        }
         if (next >= events.size()) {
-            return false;
+            // The session is over: what still waits for a GLZ image goes without it.
+            return release_held(true);
         }
         if (auto ok = maybe_checkpoint(); !ok) {
             return ok.error();
         }
+        // The client's display timers fire between messages: frames due by this event show
+        // before it is applied.
+        present_until(events[next].ts_us);
         const Event ev = events[next++];
         // The screen was as it is now from the previous event until this one.
         const int64_t prev_ts = next >= 2
@@ -303,8 +544,25 @@ struct SessionReplay::Impl {
         if (m.dir == wire::Direction::ServerToClient) {
             bytes_applied += uint64_t(m.header_size) + m.size;
         }
-        if (auto ok = apply_message(m); !ok) {
+        const Connection& conn = connections.at(m.connection);
+        if (conn.channel_type == kDisplayChannel && displays.size() > 1) {
+            auto& queue = held[conn.channel_id];
+            if (!queue.empty() || glz_wait(m, conn)) {
+                queue.push_back(Held{next - 1, ev.ts_us});
+                ++held_total;
+                if (auto ok = release_held(false); !ok) {
+                    return ok.error();
+                }
+                return true;
+            }
+        }
+        if (auto ok = apply_message(m, next - 1); !ok) {
             return ok.error();
+        }
+        if (holding()) {
+            if (auto ok = release_held(false); !ok) {
+                return ok.error();
+            }
         }
         return true;
     }
@@ -333,6 +591,9 @@ struct SessionReplay::Impl {
         if (next <= last_event) {
             return {};  // replaying again what a checkpoint already covers
         }
+        if (holding()) {
+            return {};  // messages waiting for a GLZ image are not part of a checkpoint
+        }
         const int64_t last_ts =
             last_event ? events[last_event - 1].ts_us : reader.session().start_us;
         if (events[next - 1].ts_us - last_ts < options.checkpoint_interval_us &&
@@ -343,7 +604,9 @@ struct SessionReplay::Impl {
         StateWriter w;
         w.u64(next);
         w.u64(bytes_applied);
+        w.i64(presented_us);
         recorder.save(w);
+        clock.save(w);
         images->save(w);
         w.u64(displays.size());
         for (const auto& [id, d] : displays) {
@@ -359,6 +622,7 @@ struct SessionReplay::Impl {
             return ok;
         }
         last_cp_bytes = bytes_applied;
+        cp_presented.push_back(presented_us);
         ++cp_stats.taken;
         cp_stats.save_ms +=
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -367,6 +631,9 @@ struct SessionReplay::Impl {
     }
 
     uint64_t last_cp_bytes = 0;
+    // Per checkpoint, the time up to which it had shown video frames: a seek to an earlier
+    // time cannot start from it.
+    std::vector<int64_t> cp_presented;
 
     Result<void> restore(size_t index) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -377,6 +644,7 @@ struct SessionReplay::Impl {
         ByteReader r{ByteView(*state)};
         const size_t event = size_t(r.u64());
         const uint64_t bytes = r.u64();
+        const int64_t presented = r.i64();
         if (!r.ok() || event > events.size()) {
             return make_error(Errc::Corrupt, 0, "checkpoint header");
         }
@@ -384,6 +652,7 @@ struct SessionReplay::Impl {
         if (auto ok = recorder.load(r); !ok) {
             return ok;
         }
+        clock.load(r);
         if (auto ok = images->load(r); !ok) {
             return ok;
         }
@@ -419,6 +688,8 @@ struct SessionReplay::Impl {
         next = event;
         bytes_applied = bytes;
         now_us = std::max(reader.session().start_us, event ? events[event - 1].ts_us : 0);
+        presented_us = presented;
+        now_us = std::max(now_us, presented);
         ++cp_stats.restores;
         cp_stats.restore_ms +=
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -495,7 +766,8 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
                                                            const ReplayOptions& options) {
     auto impl = std::make_unique<Impl>(reader, options);
     for (const log::ConnectionInfo& c : reader.connections()) {
-        if (c.channel_type != kDisplayChannel && c.channel_type != kCursorChannel) {
+        if (c.channel_type != kDisplayChannel && c.channel_type != kCursorChannel &&
+            c.channel_type != kMainChannel) {
             continue;
         }
         Impl::Connection conn;
@@ -510,8 +782,12 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
     for (const auto& [id, conn] : impl->connections) {
         log::SessionLogReader::MessageFilter filter;
         filter.connection = id;
+        const bool main = conn.channel_type == kMainChannel;
         auto ok = reader.for_each_message(filter, [&](const log::MessageRecord& m) {
-            impl->messages.push_back(m);
+            if (!main || (m.dir == wire::Direction::ServerToClient &&
+                          (m.type == kMainInit || m.type == kMainMultiMediaTime))) {
+                impl->messages.push_back(m);
+            }
             return true;
         });
         if (!ok) {
@@ -523,7 +799,8 @@ Result<std::unique_ptr<SessionReplay>> SessionReplay::open(const log::SessionLog
         return gaps.error();
     }
     for (const log::GapRecord& g : *gaps) {
-        if (impl->connections.contains(g.connection)) {
+        auto c = impl->connections.find(g.connection);
+        if (c != impl->connections.end() && c->second.channel_type != kMainChannel) {
             impl->gaps.push_back(g);
         }
     }
@@ -555,13 +832,21 @@ Result<bool> SessionReplay::step() {
 }
 
 Result<void> SessionReplay::run_until(int64_t t_us) {
-    while (impl_->next < impl_->events.size() && impl_->events[impl_->next].ts_us <= t_us) {
+    for (auto n = next_event_us(); n && *n <= t_us; n = next_event_us()) {
         auto ok = impl_->step();
         if (!ok) {
             return ok.error();
         }
     }
     impl_->now_us = std::max(impl_->now_us, t_us);
+    if (impl_->holding()) {
+        // Waits that timed out by t_us end; at the end of the session, every wait does.
+        const bool over = impl_->next >= impl_->events.size() && t_us >= end_us();
+        if (auto ok = impl_->release_held(over); !ok) {
+            return ok.error();
+        }
+    }
+    impl_->present_until(t_us);
     return {};
 }
 
@@ -572,6 +857,7 @@ Result<void> SessionReplay::run_to_end() {
             return more.error();
         }
         if (!*more) {
+            impl_->present_until(impl_->reader.session().end_us);
             return {};
         }
     }
@@ -580,8 +866,11 @@ Result<void> SessionReplay::run_to_end() {
 Result<void> SessionReplay::seek(int64_t t_us) {
     Impl& im = *impl_;
     const size_t target = im.event_after(t_us);
-    const auto cp = im.checkpoints.find(target);
-    if (target < im.next) {
+    auto cp = im.checkpoints.find(target);
+    while (cp && im.cp_presented[*cp] > t_us) {
+        cp = *cp > 0 ? std::optional<size_t>(*cp - 1) : std::nullopt;
+    }
+    if (target < im.next || t_us < im.presented_us) {
         // Back: from the last checkpoint at or before the target, else from the start.
         if (cp) {
             if (auto ok = im.restore(*cp); !ok) {
@@ -625,10 +914,11 @@ int64_t SessionReplay::now_us() const {
 }
 
 std::optional<int64_t> SessionReplay::next_event_us() const {
-    if (impl_->next >= impl_->events.size()) {
-        return std::nullopt;
+    std::optional<int64_t> t = impl_->next_due();
+    if (impl_->next < impl_->events.size() && (!t || impl_->events[impl_->next].ts_us < *t)) {
+        t = impl_->events[impl_->next].ts_us;
     }
-    return impl_->events[impl_->next].ts_us;
+    return t;
 }
 
 int64_t SessionReplay::start_us() const {
@@ -640,7 +930,7 @@ int64_t SessionReplay::end_us() const {
 }
 
 bool SessionReplay::at_end() const {
-    return impl_->next >= impl_->events.size();
+    return impl_->next >= impl_->events.size() && !impl_->next_due();
 }
 
 std::vector<int> SessionReplay::displays() const {

@@ -80,7 +80,8 @@ public:
 
     // Capture time of the last applied message (the session start before any).
     int64_t now_us() const;
-    // Capture time of the message (or gap) step() applies next; nullopt at the end.
+    // Capture time of what step() applies next: a message, a gap, or a video frame that comes
+    // due (frames show at their multimedia time); nullopt at the end.
     std::optional<int64_t> next_event_us() const;
     int64_t start_us() const;
     int64_t end_us() const;
