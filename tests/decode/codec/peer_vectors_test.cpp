@@ -2,7 +2,8 @@
 // (tests/peers, scenarios lossless-off/-lz/-glz/-lz4 and lossy-jpeg), cut with
 // `spicetap images --payloads`. The server drew pictures we can rebuild
 // (tests/support/known_pictures.h), so every lossless decode must give them exactly and the JPEG
-// must stay within 40 dB of its source.
+// must stay within 40 dB of its source. LZ_PLT (palette pictures, lossless-lz) and JPEG_ALPHA
+// (an RGBA photo, lossy-jpeg) come from the extra pictures the server draws there.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -140,6 +141,120 @@ TEST_CASE("real JPEG payload is within 40 dB of the photo the server drew", "[co
     auto img = DecodedImage::allocate(256, 160, PixelFormat::Xrgb32);
     REQUIRE(decode_jpeg(s, img.view()));
     const double psnr = test::psnr_vs_bgr(img, bgr_of(test::pattern_photo(256, 160, 0)));
+    INFO("PSNR " << psnr);
+    CHECK(psnr >= 40.0);
+}
+
+namespace {
+
+// The palette pictures the test server draws with --palette-bitmaps (draw_palette_pictures in
+// tests/peers/server/display.c), rebuilt here: the palette and each pixel's colour.
+struct PalettePicture {
+    const char* vector;
+    LzImageType type;
+    uint32_t width, height;
+    std::vector<uint32_t> palette;
+    std::vector<uint32_t> pixels;
+};
+
+std::vector<PalettePicture> palette_pictures() {
+    std::vector<PalettePicture> out;
+    PalettePicture p8{"lz/peer_plt8_64x48.lz", LzImageType::Plt8, 64, 48, {}, {}};
+    for (uint32_t i = 0; i < 256; ++i) {
+        p8.palette.push_back((i * 7 & 0xff) << 16 | (i * 13 & 0xff) << 8 | (255 - i));
+    }
+    for (uint32_t y = 0; y < 48; ++y) {
+        for (uint32_t x = 0; x < 64; ++x) {
+            p8.pixels.push_back(p8.palette[(x / 4) * 16 + y / 3]);
+        }
+    }
+    PalettePicture p4{"lz/peer_plt4be_32x20.lz", LzImageType::Plt4Be, 32, 20, {}, {}};
+    for (uint32_t i = 0; i < 16; ++i) {
+        p4.palette.push_back((i * 17) << 16 | (255 - i * 17) << 8 | 0x40);
+    }
+    for (uint32_t y = 0; y < 20; ++y) {
+        for (uint32_t x = 0; x < 32; ++x) {
+            p4.pixels.push_back(p4.palette[(x / 4 + 3 * (y / 5)) & 15]);
+        }
+    }
+    PalettePicture p1{"lz/peer_plt1be_40x16.lz", LzImageType::Plt1Be, 40, 16, {0x102030, 0xf0e0d0}, {}};
+    for (uint32_t y = 0; y < 16; ++y) {
+        for (uint32_t x = 0; x < 40; ++x) {
+            p1.pixels.push_back(p1.palette[(x / 5 + y / 4) & 1]);
+        }
+    }
+    out.push_back(std::move(p8));
+    out.push_back(std::move(p4));
+    out.push_back(std::move(p1));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("real LZ_PLT payloads (8-, 4- and 1-bit) are the server's palette pictures",
+          "[codec][lz][lz_plt][real]") {
+    LzDecoder dec;
+    for (const auto& p : palette_pictures()) {
+        INFO(p.vector);
+        const auto s = test::read_codec_vector(p.vector);
+        auto header = dec.read_header(s);
+        REQUIRE(header);
+        CHECK(header->type == p.type);
+        auto info = dec.probe(s);
+        REQUIRE(info);
+        REQUIRE(info->width == p.width);
+        REQUIRE(info->height == p.height);
+        auto img = DecodedImage::allocate(info->width, info->height, info->format);
+        auto ok = dec.decode(s, img.view(), p.palette);
+        INFO((ok ? std::string() : ok.error().message()));
+        REQUIRE(ok);
+        CHECK(differing(img, p.pixels) == 0);
+
+        // the palette really is applied: another palette gives other pixels
+        std::vector<uint32_t> shifted(p.palette.size());
+        for (size_t i = 0; i < shifted.size(); ++i) {
+            shifted[i] = p.palette[(i + 1) % p.palette.size()];
+        }
+        REQUIRE(dec.decode(s, img.view(), shifted));
+        CHECK(differing(img, p.pixels) > 0);
+    }
+}
+
+TEST_CASE("real JPEG_ALPHA payload: exact alpha plane, colour within 40 dB of the source",
+          "[codec][jpeg][jpeg_alpha][real]") {
+    // The whole SpiceJPEGAlphaData of the RGBA photo the test server draws with --rgba-photo
+    // (draw_rgba_photo): colour pattern_photo(96, 64, 3), alpha (2x + 3y) mod 256.
+    const auto payload = test::read_codec_vector("jpeg/peer_rgba_photo_96x64.jpga");
+    auto parts = parse_jpeg_alpha(payload);
+    REQUIRE(parts);
+    CHECK(parts->top_down());
+    CHECK(parts->jpeg_offset == 9);
+    auto info = probe_jpeg(parts->jpeg);
+    REQUIRE(info);
+    REQUIRE(info->width == 96);
+    REQUIRE(info->height == 64);
+
+    auto img = DecodedImage::allocate(96, 64, PixelFormat::Argb32);
+    REQUIRE(decode_jpeg(parts->jpeg, img.view()));
+    LzDecoder lz;
+    auto alpha_header = lz.read_header(parts->alpha);
+    REQUIRE(alpha_header);
+    CHECK(alpha_header->type == LzImageType::Xxxa);
+    CHECK(alpha_header->top_down == parts->top_down());
+    auto alpha = DecodedImage::allocate(96, 64, PixelFormat::A8);
+    auto ok = lz.decode(parts->alpha, alpha.view());
+    INFO((ok ? std::string() : ok.error().message()));
+    REQUIRE(ok);
+    REQUIRE(combine_alpha(img.view(), alpha.view()));
+
+    size_t wrong_alpha = 0;
+    for (uint32_t y = 0; y < 64; ++y) {
+        for (uint32_t x = 0; x < 96; ++x) {
+            wrong_alpha += (test::pixel32(img, x, y) >> 24) != ((2 * x + 3 * y) & 0xff);
+        }
+    }
+    CHECK(wrong_alpha == 0);
+    const double psnr = test::psnr_vs_bgr(img, bgr_of(test::pattern_photo(96, 64, 3)));
     INFO("PSNR " << psnr);
     CHECK(psnr >= 40.0);
 }

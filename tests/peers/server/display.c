@@ -530,6 +530,104 @@ static void draw_known(Display* d, int v) {
     g_free(small);
 }
 
+/* ---- palette and alpha bitmaps (optional, --palette-bitmaps / --rgba-photo) ---- */
+
+/* DRAW_COPY of a palette bitmap: `bits` holds h rows of `stride` bytes (no padding, so the
+ * server may LZ-compress it: LZ_PLT), `pal` its n xRGB entries; `px` the same picture expanded,
+ * for the model. */
+static void draw_palette_bitmap(Display* d, int x, int y, int w, int h, uint8_t format,
+                                int stride, const uint8_t* bits, const uint32_t* pal, int n,
+                                const uint32_t* px) {
+    QXLRect r = rect_xywh(x, y, w, h);
+    Cmd* c = drawable_new(0, QXL_DRAW_COPY, r);
+    QXLImage* img = cmd_own(c, g_new0(QXLImage, 1));
+    QXLPalette* palette = cmd_own(c, g_malloc0(sizeof(QXLPalette) + (gsize)n * 4));
+    palette->unique = 0; /* not cached: every image carries its palette */
+    palette->num_ents = (uint16_t)n;
+    memcpy(palette->ents, pal, (gsize)n * 4);
+    QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, next_image_unique++);
+    img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
+    img->descriptor.width = (uint32_t)w;
+    img->descriptor.height = (uint32_t)h;
+    img->bitmap.format = format;
+    img->bitmap.flags = QXL_BITMAP_DIRECT | QXL_BITMAP_TOP_DOWN;
+    img->bitmap.x = (uint32_t)w;
+    img->bitmap.y = (uint32_t)h;
+    img->bitmap.stride = (uint32_t)stride;
+    img->bitmap.palette = (QXLPHYSICAL)(uintptr_t)palette;
+    img->bitmap.data = (QXLPHYSICAL)(uintptr_t)cmd_own(c, g_memdup2(bits, (gsize)stride * h));
+    c->u.drawable.u.copy.src_bitmap = (QXLPHYSICAL)(uintptr_t)img;
+    c->u.drawable.u.copy.src_area = rect_xywh(0, 0, w, h);
+    c->u.drawable.u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
+    model_blit(&d->model[0], r, px, w, 0, 0);
+    count_op("copy_palette");
+    push(d, c);
+}
+
+/* The three palette pictures; tests/decode/codec/peer_vectors_test.cpp rebuilds them.
+ *   8BIT 64x48:    index (x/4)*16 + y/3, entry i = (7i mod 256, 13i mod 256, 255-i)
+ *   4BIT_BE 32x20: index (x/4 + 3*(y/5)) mod 16, entry i = (17i, 255-17i, 0x40); high nibble first
+ *   1BIT_BE 40x16: index (x/5 + y/4) mod 2, entries 0x102030, 0xf0e0d0; most significant bit first */
+static void draw_palette_pictures(Display* d) {
+    uint32_t pal8[256], pal4[16], pal1[2] = {0x102030, 0xf0e0d0};
+    for (uint32_t i = 0; i < 256; i++) {
+        pal8[i] = (i * 7 & 0xff) << 16 | (i * 13 & 0xff) << 8 | (255 - i);
+    }
+    for (uint32_t i = 0; i < 16; i++) {
+        pal4[i] = (i * 17) << 16 | (255 - i * 17) << 8 | 0x40;
+    }
+    uint8_t bits8[64 * 48], bits4[16 * 20] = {0}, bits1[5 * 16] = {0};
+    uint32_t px8[64 * 48], px4[32 * 20], px1[40 * 16];
+    for (int y = 0; y < 48; y++) {
+        for (int x = 0; x < 64; x++) {
+            uint8_t i = (uint8_t)((x / 4) * 16 + y / 3);
+            bits8[y * 64 + x] = i;
+            px8[y * 64 + x] = pal8[i];
+        }
+    }
+    for (int y = 0; y < 20; y++) {
+        for (int x = 0; x < 32; x++) {
+            uint8_t i = (uint8_t)((x / 4 + 3 * (y / 5)) & 15);
+            bits4[y * 16 + x / 2] |= (uint8_t)(x % 2 ? i : i << 4);
+            px4[y * 32 + x] = pal4[i];
+        }
+    }
+    for (int y = 0; y < 16; y++) {
+        for (int x = 0; x < 40; x++) {
+            uint8_t i = (uint8_t)((x / 5 + y / 4) & 1);
+            bits1[y * 5 + x / 8] |= (uint8_t)(i << (7 - x % 8));
+            px1[y * 40 + x] = pal1[i];
+        }
+    }
+    draw_palette_bitmap(d, 420, 300, 64, 48, SPICE_BITMAP_FMT_8BIT, 64, bits8, pal8, 256, px8);
+    draw_palette_bitmap(d, 500, 300, 32, 20, SPICE_BITMAP_FMT_4BIT_BE, 16, bits4, pal4, 16, px4);
+    draw_palette_bitmap(d, 500, 330, 40, 16, SPICE_BITMAP_FMT_1BIT_BE, 5, bits1, pal1, 2, px1);
+}
+
+/* A 96x64 RGBA DRAW_COPY: colour pattern_photo(96, 64, 3), alpha (2x + 3y) mod 256 (not
+ * premultiplied; a copy ignores it). Photo-like, so with JPEG allowed the server sends
+ * JPEG_ALPHA: the colour as JPEG, the alpha plane as LZ. */
+static void draw_rgba_photo(Display* d) {
+    uint32_t* photo = pattern_photo(96, 64, 3);
+    uint32_t* argb = g_new(uint32_t, 96 * 64);
+    for (int y = 0; y < 64; y++) {
+        for (int x = 0; x < 96; x++) {
+            argb[y * 96 + x] = (uint32_t)((2 * x + 3 * y) & 0xff) << 24 | photo[y * 96 + x];
+        }
+    }
+    QXLRect r = rect_xywh(300, 380, 96, 64);
+    Cmd* c = drawable_new(0, QXL_DRAW_COPY, r);
+    QXLImage* img = bitmap_image(c, argb, 96, 64, SPICE_BITMAP_FMT_RGBA, FALSE, 0);
+    c->u.drawable.u.copy.src_bitmap = (QXLPHYSICAL)(uintptr_t)img;
+    c->u.drawable.u.copy.src_area = rect_xywh(0, 0, 96, 64);
+    c->u.drawable.u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
+    model_blit(&d->model[0], r, photo, 96, 0, 0);
+    count_op("copy_rgba");
+    push(d, c);
+    g_free(photo);
+    g_free(argb);
+}
+
 /* ---- ops the model does not follow: sent so their wire forms exist, not pixel-checked ---- */
 
 static void draw_other_ops(Display* d) {
@@ -855,6 +953,12 @@ void display_start_scenario(void) {
     devices_client_connected();
     for (int i = 0; i < S.displays; i++) {
         draw_known(&S.display[i], 0);
+    }
+    if (S.palette_bitmaps) {
+        draw_palette_pictures(&S.display[0]);
+    }
+    if (S.rgba_photo) {
+        draw_rgba_photo(&S.display[0]);
     }
     Display* d0 = &S.display[0];
     if (!strcmp(S.scenario, "draw-ops")) {

@@ -41,6 +41,8 @@ typedef struct {
     int displays, duration_s, tone_hz, stream_frames;
     gboolean pcm, no_audio, no_agent, no_inputs, no_tablet, exit_on_disconnect;
     gboolean clipboard_image; /* the guest's clipboard also offers a BMP image */
+    gboolean palette_bitmaps; /* also draw 8-, 4- and 1-bit palette bitmaps (LZ_PLT under lz) */
+    gboolean rgba_photo;      /* also draw a photo-like RGBA bitmap (JPEG_ALPHA under jpeg) */
 
     SpiceCoreInterface* core;
     SpiceServer* server;
