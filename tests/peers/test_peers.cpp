@@ -306,6 +306,9 @@ TEST_CASE("peers: image compression on the wire follows the server settings", "[
     auto lz = distinct(spice_fields("lossless-lz"), "spice.image_type");
     CHECK(lz.count(102) == 0);
     CHECK(lz.count(1) == 0);
+    CHECK(lz.count(100) == 1);  // the palette pictures go as LZ_PLT
+    // the RGBA photo goes as JPEG_ALPHA
+    CHECK(distinct(spice_fields("lossy-jpeg"), "spice.image_type").count(108) == 1);
     // the cacheable image is sent once and then drawn from the cache
     CHECK(distinct(spice_fields("lossless-glz"), "spice.image_type").count(103) == 1);
     // off-screen surfaces are used as image sources
