@@ -177,7 +177,8 @@ std::vector<PalettePicture> palette_pictures() {
             p4.pixels.push_back(p4.palette[(x / 4 + 3 * (y / 5)) & 15]);
         }
     }
-    PalettePicture p1{"lz/peer_plt1be_40x16.lz", LzImageType::Plt1Be, 40, 16, {0x102030, 0xf0e0d0}, {}};
+    PalettePicture p1{
+        "lz/peer_plt1be_40x16.lz", LzImageType::Plt1Be, 40, 16, {0x102030, 0xf0e0d0}, {}};
     for (uint32_t y = 0; y < 16; ++y) {
         for (uint32_t x = 0; x < 40; ++x) {
             p1.pixels.push_back(p1.palette[(x / 5 + y / 4) & 1]);

@@ -535,8 +535,8 @@ static void draw_known(Display* d, int v) {
 /* DRAW_COPY of a palette bitmap: `bits` holds h rows of `stride` bytes (no padding, so the
  * server may LZ-compress it: LZ_PLT), `pal` its n xRGB entries; `px` the same picture expanded,
  * for the model. */
-static void draw_palette_bitmap(Display* d, int x, int y, int w, int h, uint8_t format,
-                                int stride, const uint8_t* bits, const uint32_t* pal, int n,
+static void draw_palette_bitmap(Display* d, int x, int y, int w, int h, uint8_t format, int stride,
+                                const uint8_t* bits, const uint32_t* pal, int n,
                                 const uint32_t* px) {
     QXLRect r = rect_xywh(x, y, w, h);
     Cmd* c = drawable_new(0, QXL_DRAW_COPY, r);
@@ -567,7 +567,7 @@ static void draw_palette_bitmap(Display* d, int x, int y, int w, int h, uint8_t 
 /* The three palette pictures; tests/decode/codec/peer_vectors_test.cpp rebuilds them.
  *   8BIT 64x48:    index (x/4)*16 + y/3, entry i = (7i mod 256, 13i mod 256, 255-i)
  *   4BIT_BE 32x20: index (x/4 + 3*(y/5)) mod 16, entry i = (17i, 255-17i, 0x40); high nibble first
- *   1BIT_BE 40x16: index (x/5 + y/4) mod 2, entries 0x102030, 0xf0e0d0; most significant bit first */
+ *   1BIT_BE 40x16: index (x/5 + y/4) mod 2, entries 0x102030, 0xf0e0d0; top bit first */
 static void draw_palette_pictures(Display* d) {
     uint32_t pal8[256], pal4[16], pal1[2] = {0x102030, 0xf0e0d0};
     for (uint32_t i = 0; i < 256; i++) {
