@@ -89,6 +89,10 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
     };
 
     std::deque<ChunkTime> times[2];
+    // Per direction: the time of the last message. A message is never earlier than the one
+    // before it in its stream: tcpdump on a multi-core host can stamp a segment before the one
+    // ahead of it in sequence, and the bytes only became usable once that hole was filled.
+    int64_t last_message_us[2] = {0, 0};
     int64_t now_us = 0;
     // Per direction: the stream offset after the last byte seen, and after the last whole
     // message (where a rotated part starts copying, so no message is split between parts).
@@ -148,7 +152,10 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
         rec.type = m.type;
         rec.size = m.size;
         rec.header_size = m.header_size;
-        rec.ts_us = time_of(m.dir, m.offset, m.offset + m.header_size + m.size - 1);
+        int64_t& last_us = last_message_us[static_cast<size_t>(m.dir)];
+        rec.ts_us = std::max(time_of(m.dir, m.offset, m.offset + m.header_size + m.size - 1),
+                             last_us);
+        last_us = rec.ts_us;
         ++owner->stats_.messages;
         message_end[static_cast<size_t>(m.dir)] = m.offset + m.header_size + m.size;
         if (!session && m.dir == Direction::ServerToClient &&

@@ -187,7 +187,9 @@ TEST_CASE("images: PNGs of a lossless LZ session are the server's pictures",
     };
     int compared = 0;
     for (const Json& j : read_index(out)) {
-        if (j["file"].is_null()) {
+        // The palette pictures (--palette-bitmaps, sent as LZ_PLT) are checked pixel for pixel
+        // in tests/decode/codec/peer_vectors_test.cpp; one shares the 64x48 size of a flat one.
+        if (j["file"].is_null() || j["type"].str() == "lz_plt") {
             continue;
         }
         const uint32_t w = uint32_t(j["width"].integer()), h = uint32_t(j["height"].integer());
