@@ -153,8 +153,8 @@ struct SpiceSessionBuilder::Connection : wire::FramerCallbacks {
         rec.size = m.size;
         rec.header_size = m.header_size;
         int64_t& last_us = last_message_us[static_cast<size_t>(m.dir)];
-        rec.ts_us = std::max(time_of(m.dir, m.offset, m.offset + m.header_size + m.size - 1),
-                             last_us);
+        rec.ts_us =
+            std::max(time_of(m.dir, m.offset, m.offset + m.header_size + m.size - 1), last_us);
         last_us = rec.ts_us;
         ++owner->stats_.messages;
         message_end[static_cast<size_t>(m.dir)] = m.offset + m.header_size + m.size;
@@ -535,6 +535,7 @@ void SpiceSessionBuilder::assign_session(Connection& c, uint32_t session_id) {
         }
         log::SessionLogWriter::Options wopt;
         wopt.crash_safe = opt_.crash_safe;
+        wopt.checkpointer = opt_.checkpointer;
         auto w = log::SessionLogWriter::create(s.temp_path, s.info, wopt);
         if (!w) {
             fail(w.error());
@@ -710,6 +711,7 @@ void SpiceSessionBuilder::rotate(Session& s, int64_t now_us) {
     s.counters_at_open = counters_;
     log::SessionLogWriter::Options wopt;
     wopt.crash_safe = opt_.crash_safe;
+    wopt.checkpointer = opt_.checkpointer;
     auto w = log::SessionLogWriter::create(new_path, s.info, wopt);
     if (!w) {
         fail(w.error());

@@ -41,6 +41,9 @@ struct SessionSinkOptions {
     // Logs written from a pcap go to a temporary name and can simply be redone after a crash;
     // live recordings need every second committed.
     bool crash_safe = true;
+    // Crash-safe logs: WAL checkpoints on this thread rather than the builder's (live capture,
+    // proxy). Must outlive the builder.
+    log::WalCheckpointer* checkpointer = nullptr;
     // Live capture: each log gets its final name when it is created (so it can be opened while
     // it is recorded) and is stamped with the writer's identity. (In both modes a log is
     // finished as soon as the last connection of its session closes.)

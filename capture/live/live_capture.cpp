@@ -10,6 +10,7 @@
 
 #include "capture/live/privileges.h"
 #include "capture/live/stop_signals.h"
+#include "capture/log/wal_checkpointer.h"
 
 namespace spicetap::capture {
 
@@ -141,6 +142,9 @@ Result<LiveCaptureResult> run_live_capture(const LiveCaptureOptions& options) {
     sink.rotate_us = options.rotate_us;
     sink.on_log_opened = options.on_log_opened;
     sink.on_log_closed = options.on_log_closed;
+    // Declared before the builder: its writers deregister from it when they close.
+    log::WalCheckpointer checkpointer;
+    sink.checkpointer = &checkpointer;
     SpiceSessionBuilder builder(sink);
     ReassemblyOptions tcp_options;
     tcp_options.idle_timeout_us = options.idle_timeout_us;

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "capture/log/sqlite_handle.h"
+#include "capture/log/wal_checkpointer.h"
 
 namespace spicetap::log {
 
@@ -122,6 +123,7 @@ struct SessionLogWriter::Impl {
     std::chrono::steady_clock::time_point last_commit = std::chrono::steady_clock::now();
     bool closed = false;
     bool crash_safe = true;
+    WalCheckpointer* checkpointer = nullptr;  // registered with it while open
 
     ~Impl() {
         // A writer dropped without close(): keep what was appended (commit), leave the
@@ -129,6 +131,9 @@ struct SessionLogWriter::Impl {
         if (db != nullptr) {
             if (in_transaction) {
                 sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+            }
+            if (checkpointer) {
+                checkpointer->remove(path);
             }
             ins_chunk = {};
             ins_gap = {};
@@ -159,6 +164,9 @@ struct SessionLogWriter::Impl {
                 return r;
             }
             in_transaction = false;
+            if (checkpointer) {
+                checkpointer->committed(pending_bytes);
+            }
         }
         pending_rows = 0;
         pending_bytes = 0;
@@ -248,7 +256,9 @@ SessionLogWriter::SessionLogWriter(std::unique_ptr<Impl> impl) : impl_(std::move
 
 SessionLogWriter::~SessionLogWriter() = default;
 
-const std::filesystem::path& SessionLogWriter::path() const { return impl_->path; }
+const std::filesystem::path& SessionLogWriter::path() const {
+    return impl_->path;
+}
 
 Result<std::unique_ptr<SessionLogWriter>> SessionLogWriter::create(
     const std::filesystem::path& path, const SessionInfo& info) {
@@ -275,36 +285,45 @@ Result<std::unique_ptr<SessionLogWriter>> SessionLogWriter::create(
     const std::string pragmas = fmt::format(
         "PRAGMA page_size=32768; PRAGMA journal_mode={}; PRAGMA synchronous={}; "
         "PRAGMA application_id={}; PRAGMA user_version={};",
-        options.crash_safe ? "WAL" : "OFF", options.crash_safe ? "NORMAL" : "OFF",
-        kApplicationId, kSchemaVersion);
+        options.crash_safe ? "WAL" : "OFF", options.crash_safe ? "NORMAL" : "OFF", kApplicationId,
+        kSchemaVersion);
     impl->crash_safe = options.crash_safe;
-    for (const char* sql : {pragmas.c_str(), "BEGIN", kSchema}) {
-        auto r = exec(impl->db, sql, fmt::format("cannot initialise {}", path.string()));
+    std::string sql_steps[] = {pragmas, "BEGIN", kSchema};
+    if (options.crash_safe && options.checkpointer) {
+        // The checkpointer's thread copies the WAL; this connection only appends to it.
+        sql_steps[0] += " PRAGMA wal_autocheckpoint=0;";
+    }
+    for (const std::string& sql : sql_steps) {
+        auto r = exec(impl->db, sql.c_str(), fmt::format("cannot initialise {}", path.string()));
         if (!r) {
             return r.error();
         }
     }
     impl->in_transaction = true;
     Impl& m = *impl;
-    m.ins_chunk = Statement(m.db, "INSERT INTO chunks (connection, dir, ts_us, offset, data) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5)");
-    m.ins_gap = Statement(m.db, "INSERT INTO gaps (connection, dir, ts_us, offset, length) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5)");
+    m.ins_chunk = Statement(m.db,
+                            "INSERT INTO chunks (connection, dir, ts_us, offset, data) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)");
+    m.ins_gap = Statement(m.db,
+                          "INSERT INTO gaps (connection, dir, ts_us, offset, length) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)");
     m.ins_message = Statement(m.db,
                               "INSERT INTO messages (connection, dir, ts_us, offset, serial, "
                               "type, size, header_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    m.ins_note = Statement(m.db, "INSERT INTO notes (connection, ts_us, kind, text) "
-                                 "VALUES (?1, ?2, ?3, ?4)");
+    m.ins_note = Statement(m.db,
+                           "INSERT INTO notes (connection, ts_us, kind, text) "
+                           "VALUES (?1, ?2, ?3, ?4)");
     m.ins_connection = Statement(
         m.db, fmt::format("INSERT INTO connections ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                           "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                           kConnectionColumns));
     m.upd_connection = Statement(
-        m.db, "UPDATE connections SET client_addr=?1, client_port=?2, server_addr=?3, "
-              "server_port=?4, start_us=?5, end_us=?6, channel_type=?7, channel_id=?8, "
-              "connection_id=?9, client_common_caps=?10, client_channel_caps=?11, "
-              "server_common_caps=?12, server_channel_caps=?13, mini_header=?14, link_error=?15, "
-              "tls=?16, end_reason=?17, bytes_c2s=?18, bytes_s2c=?19 WHERE id=?20");
+        m.db,
+        "UPDATE connections SET client_addr=?1, client_port=?2, server_addr=?3, "
+        "server_port=?4, start_us=?5, end_us=?6, channel_type=?7, channel_id=?8, "
+        "connection_id=?9, client_common_caps=?10, client_channel_caps=?11, "
+        "server_common_caps=?12, server_channel_caps=?13, mini_header=?14, link_error=?15, "
+        "tls=?16, end_reason=?17, bytes_c2s=?18, bytes_s2c=?19 WHERE id=?20");
     m.set_meta = Statement(m.db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
     for (const Statement* st : {&m.ins_chunk, &m.ins_gap, &m.ins_message, &m.ins_note,
                                 &m.ins_connection, &m.upd_connection, &m.set_meta}) {
@@ -326,6 +345,10 @@ Result<std::unique_ptr<SessionLogWriter>> SessionLogWriter::create(
     r = m.begin();
     if (!r) {
         return r.error();
+    }
+    if (options.crash_safe && options.checkpointer) {
+        m.checkpointer = options.checkpointer;
+        m.checkpointer->add(path);
     }
     return std::unique_ptr<SessionLogWriter>(new SessionLogWriter(std::move(impl)));
 }
@@ -410,6 +433,21 @@ Result<void> SessionLogWriter::close() {
         return r;
     }
     m.closed = true;
+    m.ins_chunk = {};
+    m.ins_gap = {};
+    m.ins_message = {};
+    m.ins_note = {};
+    m.ins_connection = {};
+    m.upd_connection = {};
+    m.set_meta = {};
+    if (m.checkpointer) {
+        // The final checkpoint syncs the disk: the checkpointer's thread does it, so the
+        // recorder goes on with the other sessions meanwhile.
+        m.checkpointer->finish(m.path, m.db);
+        m.checkpointer = nullptr;
+        m.db = nullptr;
+        return {};
+    }
     if (m.crash_safe) {
         r = exec(m.db, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint");
         if (!r) {
@@ -419,18 +457,11 @@ Result<void> SessionLogWriter::close() {
         // -wal and -shm files next to it. Best effort: a reader still attached keeps it in WAL.
         sqlite3_exec(m.db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
     }
-    m.ins_chunk = {};
-    m.ins_gap = {};
-    m.ins_message = {};
-    m.ins_note = {};
-    m.ins_connection = {};
-    m.upd_connection = {};
-    m.set_meta = {};
     const int rc = sqlite3_close(m.db);
     m.db = nullptr;
     if (rc != SQLITE_OK) {
-        return make_error(Errc::Io, 0, fmt::format("close {}: {}", m.path.string(),
-                                                   sqlite3_errstr(rc)));
+        return make_error(Errc::Io, 0,
+                          fmt::format("close {}: {}", m.path.string(), sqlite3_errstr(rc)));
     }
     return {};
 }
@@ -491,9 +522,13 @@ SessionLogReader::SessionLogReader(std::unique_ptr<Impl> impl) : impl_(std::move
 
 SessionLogReader::~SessionLogReader() = default;
 
-int SessionLogReader::schema_version() const { return impl_->schema_version; }
+int SessionLogReader::schema_version() const {
+    return impl_->schema_version;
+}
 
-const SessionInfo& SessionLogReader::session() const { return impl_->session; }
+const SessionInfo& SessionLogReader::session() const {
+    return impl_->session;
+}
 
 const std::vector<ConnectionInfo>& SessionLogReader::connections() const {
     return impl_->connections;
@@ -622,8 +657,8 @@ Result<std::unique_ptr<SessionLogReader>> SessionLogReader::open(
         m.session.capture = capture;
     }
 
-    auto conns = m.prepare(fmt::format("SELECT id, {} FROM connections ORDER BY id",
-                                       kConnectionColumns));
+    auto conns =
+        m.prepare(fmt::format("SELECT id, {} FROM connections ORDER BY id", kConnectionColumns));
     if (!conns) {
         return conns.error();
     }
@@ -728,8 +763,7 @@ Result<void> SessionLogReader::for_each_chunk(
 }
 
 Result<std::vector<uint8_t>> SessionLogReader::read_stream(int64_t connection, Direction dir,
-                                                           uint64_t offset,
-                                                           uint64_t length) const {
+                                                           uint64_t offset, uint64_t length) const {
     std::lock_guard lock(impl_->stream_mutex);
     if (!impl_->stream_query.prepared()) {
         auto prepared = impl_->prepare(
@@ -742,11 +776,14 @@ Result<std::vector<uint8_t>> SessionLogReader::read_stream(int64_t connection, D
         impl_->stream_query = std::move(*prepared);
     }
     Statement* st = &impl_->stream_query;
+
     // Left reset whichever way this returns, so the next call starts afresh.
     struct ResetOnExit {
         Statement* s;
+
         ~ResetOnExit() { s->reset(); }
     } reset_on_exit{st};
+
     st->bind(1, connection).bind(2, static_cast<int64_t>(dir));
     st->bind(3, static_cast<int64_t>(offset)).bind(4, static_cast<int64_t>(offset + length));
     std::vector<uint8_t> out;
@@ -779,11 +816,11 @@ Result<std::vector<uint8_t>> SessionLogReader::read_stream(int64_t connection, D
         }
     }
     if (out.size() != length) {
-        return make_error(Errc::Truncated, next,
-                          fmt::format("stream bytes {}..{} of connection {} {} are not in the "
-                                      "log (gap at {})",
-                                      offset, offset + length, connection,
-                                      wire::direction_name(dir), next));
+        return make_error(
+            Errc::Truncated, next,
+            fmt::format("stream bytes {}..{} of connection {} {} are not in the "
+                        "log (gap at {})",
+                        offset, offset + length, connection, wire::direction_name(dir), next));
     }
     return out;
 }

@@ -18,6 +18,8 @@
 
 namespace spicetap::log {
 
+class WalCheckpointer;
+
 inline constexpr int kSchemaVersion = 1;
 
 using wire::Direction;
@@ -25,22 +27,22 @@ using wire::Direction;
 // libpcap's counters over the time a live-captured log was open (whole capture, not only this
 // session's packets: libpcap cannot tell whose packets it dropped).
 struct CaptureCounters {
-    uint64_t packets = 0;       // packets libpcap delivered
-    uint64_t dropped = 0;       // dropped by the kernel (buffer full)
-    uint64_t if_dropped = 0;    // dropped by the interface or driver
+    uint64_t packets = 0;     // packets libpcap delivered
+    uint64_t dropped = 0;     // dropped by the kernel (buffer full)
+    uint64_t if_dropped = 0;  // dropped by the interface or driver
 };
 
 struct SessionInfo {
-    std::string created;        // ISO 8601 UTC, when the log was written
-    std::string tool_version;   // spicetap version that wrote it
-    std::string source_kind;    // "pcap", "live", "proxy"
-    std::string source;         // file path, "iface=lo filter=...", "listen=... upstream=..."
-    uint32_t session_id = 0;    // SPICE connection id (from MAIN_INIT); 0 if never seen
-    std::string server;         // "host:port" of the server side
-    std::string client;         // "host:port" of the (first) client connection
-    int64_t start_us = 0;       // first byte of any connection
-    int64_t end_us = 0;         // last byte of any connection
-    bool complete = false;      // false until the writer closed the log cleanly
+    std::string created;       // ISO 8601 UTC, when the log was written
+    std::string tool_version;  // spicetap version that wrote it
+    std::string source_kind;   // "pcap", "live", "proxy"
+    std::string source;        // file path, "iface=lo filter=...", "listen=... upstream=..."
+    uint32_t session_id = 0;   // SPICE connection id (from MAIN_INIT); 0 if never seen
+    std::string server;        // "host:port" of the server side
+    std::string client;        // "host:port" of the (first) client connection
+    int64_t start_us = 0;      // first byte of any connection
+    int64_t end_us = 0;        // last byte of any connection
+    bool complete = false;     // false until the writer closed the log cleanly
     // Live recordings: the process writing the log while it is open ("<boot id>:<pid>:<start
     // time>", see writer_identity.h), so a reader can tell "still recording" from "cut short".
     std::string writer;
@@ -52,23 +54,23 @@ struct SessionInfo {
 };
 
 struct ConnectionInfo {
-    int64_t id = 0;             // row id, assigned by the writer
+    int64_t id = 0;  // row id, assigned by the writer
     std::string client_addr;
     uint16_t client_port = 0;
     std::string server_addr;
     uint16_t server_port = 0;
     int64_t start_us = 0;
     int64_t end_us = 0;
-    int channel_type = -1;      // -1 until the link message was seen
+    int channel_type = -1;  // -1 until the link message was seen
     int channel_id = -1;
-    uint32_t connection_id = 0; // from the client's link message
+    uint32_t connection_id = 0;  // from the client's link message
     std::vector<uint32_t> client_common_caps, client_channel_caps;
     std::vector<uint32_t> server_common_caps, server_channel_caps;
-    bool mini_header = false;   // negotiated data header
-    uint32_t link_error = 0;    // SpiceLinkErr from the link reply / link result
+    bool mini_header = false;  // negotiated data header
+    uint32_t link_error = 0;   // SpiceLinkErr from the link reply / link result
     bool tls = false;
-    std::string end_reason;     // "fin", "rst", "end_of_capture", "idle", "cut_short", ...
-    uint64_t bytes_c2s = 0;     // payload bytes recorded (gaps excluded)
+    std::string end_reason;  // "fin", "rst", "end_of_capture", "idle", "cut_short", ...
+    uint64_t bytes_c2s = 0;  // payload bytes recorded (gaps excluded)
     uint64_t bytes_s2c = 0;
 };
 
@@ -76,7 +78,7 @@ struct DataChunk {
     int64_t connection = 0;
     Direction dir = Direction::ClientToServer;
     int64_t ts_us = 0;
-    uint64_t offset = 0;        // stream offset of data[0] in this direction (gaps included)
+    uint64_t offset = 0;  // stream offset of data[0] in this direction (gaps included)
     std::vector<uint8_t> data;
 };
 
@@ -91,19 +93,19 @@ struct GapRecord {
 struct MessageRecord {
     int64_t connection = 0;
     Direction dir = Direction::ClientToServer;
-    int64_t ts_us = 0;          // capture time of the segment that completed the message
-    uint64_t offset = 0;        // stream offset of the message header
+    int64_t ts_us = 0;               // capture time of the segment that completed the message
+    uint64_t offset = 0;             // stream offset of the message header
     std::optional<uint64_t> serial;  // null under the mini header
     uint16_t type = 0;
-    uint32_t size = 0;          // body bytes
-    uint16_t header_size = 0;   // 18 (full) or 6 (mini)
+    uint32_t size = 0;         // body bytes
+    uint16_t header_size = 0;  // 18 (full) or 6 (mini)
 };
 
 // Errors that fill a log from outside, e.g. framing errors, are kept as notes.
 struct NoteRecord {
-    int64_t connection = 0;     // 0 = the whole session
+    int64_t connection = 0;  // 0 = the whole session
     int64_t ts_us = 0;
-    std::string kind;           // "framing_error", "gap", "cut_short", ...
+    std::string kind;  // "framing_error", "gap", "cut_short", ...
     std::string text;
 };
 
@@ -116,6 +118,9 @@ public:
         // proxy). Off: no journal and no syncs, for logs written to a temporary name from a
         // source that still exists (pcap import), where a crash just means running it again.
         bool crash_safe = true;
+        // Crash-safe logs: checkpoint the WAL on this thread instead of the writer's (see
+        // wal_checkpointer.h). Must outlive the writer.
+        WalCheckpointer* checkpointer = nullptr;
     };
 
     // Creates a new log (fails if the file exists).
@@ -186,6 +191,7 @@ public:
         std::optional<int64_t> from_us, to_us;
         std::optional<int64_t> connection;
     };
+
     Result<void> for_each_message(const MessageFilter& filter,
                                   const std::function<bool(const MessageRecord&)>& fn) const;
     Result<uint64_t> message_count() const;

@@ -1,6 +1,8 @@
 #include "capture/proxy/proxy_recorder.h"
 
 #include <fmt/core.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,7 +22,12 @@ constexpr uint64_t kWakeBytes = 4u << 20;
 // The queue's byte arena is made of blocks this big (a read is at most the relay's buffer,
 // 256 KiB; a bigger one is copied on its own); this many emptied blocks are kept for reuse.
 constexpr size_t kBlockBytes = 1u << 20;
-constexpr size_t kSpareBlocks = 32;
+// Fresh blocks cost the relay a page fault per 4 KiB: blocks a burst needed are kept for the
+// next one (up to the default queue bound), and given back after a quiet while.
+constexpr size_t kSpareBlocks = 256;
+constexpr size_t kQuietSpareBlocks = 16;
+constexpr auto kQuiet = std::chrono::seconds(10);
+constexpr int kRecorderNice = 10;
 
 // Link header (16 bytes) + SpiceLinkMess connection_id (4), channel_type (1), channel_id (1).
 constexpr size_t kRoutingBytes = 22;
@@ -54,7 +61,8 @@ struct ProxyRecorder::Connection {
     std::string channel = "?";  // "display#0", once known
 };
 
-ProxyRecorder::ProxyRecorder(RecorderOptions options) : opt_(std::move(options)) {
+ProxyRecorder::ProxyRecorder(RecorderOptions options)
+    : opt_(std::move(options)), checkpointer_(opt_.log) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -85,13 +93,21 @@ void ProxyRecorder::open(ConnectionId id, const Endpoint& client, const Endpoint
     push(std::move(ev));
 }
 
-bool ProxyRecorder::data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset,
-                         const uint8_t* bytes, size_t size) {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (stats_.queued_bytes + size > opt_.max_queued_bytes) {
-        stats_.dropped_bytes += size;
-        return false;
+uint8_t* ProxyRecorder::room_for(size_t size) {
+    if (arena_.empty() || arena_used_ + size > kBlockBytes) {
+        if (spare_.empty()) {
+            arena_.push_back(std::make_unique_for_overwrite<uint8_t[]>(kBlockBytes));
+        } else {
+            arena_.push_back(std::move(spare_.back()));
+            spare_.pop_back();
+        }
+        arena_used_ = 0;
     }
+    return arena_.back().get() + arena_used_;
+}
+
+ProxyRecorder::Event& ProxyRecorder::add_data(ConnectionId id, Direction dir, int64_t ts_us,
+                                              uint64_t offset, size_t size) {
     Event& ev = queue_.emplace_back();
     ev.kind = EventKind::Data;
     ev.id = id;
@@ -99,31 +115,61 @@ bool ProxyRecorder::data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t
     ev.ts_us = ts_us;
     ev.offset = offset;
     ev.size = size;
-    if (size > kBlockBytes) {
-        ev.own.assign(bytes, bytes + size);
-        ev.owned = true;
-    } else {
-        if (arena_.empty() || arena_used_ + size > kBlockBytes) {
-            if (spare_.empty()) {
-                arena_.push_back(std::make_unique_for_overwrite<uint8_t[]>(kBlockBytes));
-            } else {
-                arena_.push_back(std::move(spare_.back()));
-                spare_.pop_back();
-            }
-            arena_used_ = 0;
-        }
-        ev.block = static_cast<uint32_t>(arena_.size() - 1);
-        ev.at = static_cast<uint32_t>(arena_used_);
-        std::memcpy(arena_.back().get() + arena_used_, bytes, size);
-        arena_used_ += size;
-    }
     stats_.queued_bytes += size;
     // The recorder looks at the queue every kBatchInterval by itself; waking it for every piece
     // would cost the relay a futex call and the machine a context switch per message.
     if (recorder_waiting_ && stats_.queued_bytes >= kWakeBytes) {
         wake_.notify_one();
     }
+    return ev;
+}
+
+bool ProxyRecorder::data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset,
+                         const uint8_t* bytes, size_t size) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stats_.queued_bytes + size > opt_.max_queued_bytes) {
+        stats_.dropped_bytes += size;
+        return false;
+    }
+    if (size > kBlockBytes) {
+        Event& ev = add_data(id, dir, ts_us, offset, size);
+        ev.own.assign(bytes, bytes + size);
+        ev.owned = true;
+        return true;
+    }
+    uint8_t* at = room_for(size);
+    std::memcpy(at, bytes, size);
+    Event& ev = add_data(id, dir, ts_us, offset, size);
+    ev.block = static_cast<uint32_t>(arena_.size() - 1);
+    ev.at = static_cast<uint32_t>(arena_used_);
+    arena_used_ += size;
     return true;
+}
+
+ssize_t ProxyRecorder::take(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset,
+                            size_t max, const std::function<ssize_t(uint8_t*, size_t)>& take,
+                            bool* recorded) {
+    max = std::min(max, kBlockBytes);
+    std::unique_lock<std::mutex> lk(mu_);
+    if (stats_.queued_bytes + max > opt_.max_queued_bytes) {
+        lk.unlock();
+        const ssize_t n = take(nullptr, max);
+        *recorded = false;
+        if (n > 0) {
+            lk.lock();
+            stats_.dropped_bytes += static_cast<uint64_t>(n);
+        }
+        return n;
+    }
+    *recorded = true;
+    const ssize_t n = take(room_for(max), max);
+    if (n > 0) {
+        Event& ev = add_data(id, dir, ts_us, offset, static_cast<size_t>(n));
+        ev.block = static_cast<uint32_t>(arena_.size() - 1);
+        ev.at = static_cast<uint32_t>(arena_used_);
+        arena_used_ += static_cast<size_t>(n);
+    }
+    return n;
 }
 
 void ProxyRecorder::close(ConnectionId id, int64_t ts_us, CloseReason reason,
@@ -155,8 +201,12 @@ RecorderStats ProxyRecorder::stats() const {
 }
 
 void ProxyRecorder::run() {
+    // Below the relay: under a burst the user's traffic gets the CPU first and the queue takes
+    // up the difference, recorded once the burst is over.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kRecorderNice);
     using clock = std::chrono::steady_clock;
     auto next_checkpoint = clock::now() + std::chrono::seconds(1);
+    auto last_busy = clock::now();
     // The queue and arena of the batch being recorded; swapped with the relay's each round.
     std::vector<Event> batch;
     std::vector<Block> batch_arena;
@@ -189,6 +239,11 @@ void ProxyRecorder::run() {
                 spare_.push_back(std::move(batch_arena.back()));
             }
             batch_arena.pop_back();
+        }
+        if (bytes > 0) {
+            last_busy = clock::now();
+        } else if (spare_.size() > kQuietSpareBlocks && clock::now() - last_busy > kQuiet) {
+            spare_.resize(kQuietSpareBlocks);
         }
         stats_.queued_bytes -= bytes;
         stats_.recorded_bytes += bytes;
@@ -275,6 +330,7 @@ void ProxyRecorder::route(Connection& c) {
         sink.source_kind = "proxy";
         sink.source = opt_.source;
         sink.crash_safe = true;
+        sink.checkpointer = &checkpointer_;
         // Final names from the start and the writer's identity, as live capture: a killed proxy
         // leaves normally named logs, and `sessions` tells a running recording from a cut one.
         sink.live = true;

@@ -6,6 +6,8 @@
 // (disk full) stops that session's recording only.
 #pragma once
 
+#include <sys/types.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "capture/import/spice_sessions.h"
+#include "capture/log/wal_checkpointer.h"
 #include "capture/pcap/tcp_reassembly.h"
 
 namespace spicetap::proxy {
@@ -59,6 +62,13 @@ public:
     // False when the queue is full: the bytes are not recorded (a gap in the log).
     bool data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset, const uint8_t* bytes,
               size_t size);
+    // Bytes not read yet (the relay splices plain TCP through a kernel pipe): `take(copy, max)`
+    // moves at most `max` bytes on and, when `copy` is not null, leaves a copy of them there; it
+    // returns how many it moved, or <= 0 as read() does. It runs under the queue's lock, so the
+    // recorder's copy is the only one made in user space. `*recorded` false: the queue was full,
+    // `take` got no copy to fill and the bytes are a gap in the log.
+    ssize_t take(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset, size_t max,
+                 const std::function<ssize_t(uint8_t* copy, size_t max)>& take, bool* recorded);
     // `end_offset` per direction (c2s, s2c): bytes read from that side in all.
     void close(ConnectionId id, int64_t ts_us, CloseReason reason, const uint64_t end_offset[2]);
 
@@ -91,6 +101,9 @@ private:
     struct Connection;
 
     void push(Event ev);
+    // The arena room for one more piece of `size` <= kBlockBytes bytes (mu_ held).
+    uint8_t* room_for(size_t size);
+    Event& add_data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset, size_t size);
     ByteView bytes_of(const Event& ev) const;
     void run();
     void handle(Event& ev);
@@ -114,6 +127,9 @@ private:
     bool stopping_ = false;
     bool recorder_waiting_ = false;
     RecorderStats stats_;
+
+    // Before the recorder thread: its logs deregister from it when they close.
+    log::WalCheckpointer checkpointer_;
 
     // Recorder thread only.
     const std::vector<Block>* batch_arena_ = nullptr;  // the arena of the batch in hand

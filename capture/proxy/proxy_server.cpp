@@ -266,6 +266,7 @@ Result<ProxySummary> run_proxy(const ProxyOptions& opt) {
     }
 
     // Two ways out: plain (or TLS when --upstream-tls) to upstream, and TLS to the TLS port.
+    SplicePipe splice_pipe;
     auto make_ctx = [&](uint16_t port, bool tls) -> Result<std::unique_ptr<RelayContext>> {
         auto addr = resolve(up->first, port, false);
         if (!addr) {
@@ -279,6 +280,7 @@ Result<ProxySummary> run_proxy(const ProxyOptions& opt) {
         ctx->upstream_host = up->first;
         ctx->upstream_tls = tls ? upstream_tls : nullptr;
         ctx->log = opt.log;
+        ctx->splice = &splice_pipe;
         return ctx;
     };
     auto plain_ctx = make_ctx(up->second, opt.upstream_tls);

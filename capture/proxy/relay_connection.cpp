@@ -1,9 +1,11 @@
 #include "capture/proxy/relay_connection.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,7 +26,39 @@ void set_nodelay(int fd) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+// The splice pipe's size: as much as one read of a connection's buffer.
+constexpr int kSplicePipeBytes = 256 << 10;
+
+template <typename F>
+ssize_t retry_eintr(F f) {
+    for (;;) {
+        const ssize_t n = f();
+        if (n >= 0 || errno != EINTR) {
+            return n;
+        }
+    }
+}
+
 }  // namespace
+
+SplicePipe::SplicePipe() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        return;
+    }
+    in_ = fds[1];
+    out_ = fds[0];
+    // The default (64 KiB) would split every read of the 256 KiB buffer in four.
+    const int size = ::fcntl(in_, F_SETPIPE_SZ, kSplicePipeBytes);
+    capacity_ = static_cast<size_t>(size > 0 ? size : ::fcntl(in_, F_GETPIPE_SZ));
+}
+
+SplicePipe::~SplicePipe() {
+    if (in_ >= 0) {
+        ::close(in_);
+        ::close(out_);
+    }
+}
 
 RelayConnection::RelayConnection(RelayContext& ctx, ConnectionId id, int client_fd,
                                  const Endpoint& client, const Endpoint& listener,
@@ -230,6 +264,19 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
                                                  from_client ? "server" : "client", w.error));
             return false;
         }
+        if (!pipe.eof && pipe.pending() == 0 && readable && reads < kMaxReadsPerPump &&
+            can_splice(src, dst)) {
+            ++reads;
+            const Spliced r = splice_through(src, pipe, dst, dir);
+            if (r == Spliced::Failed) {
+                return false;
+            }
+            if (r == Spliced::Nothing) {
+                return true;
+            }
+            *progress = true;
+            continue;
+        }
         if (!pipe.eof && (src.tls() || (readable && reads < kMaxReadsPerPump))) {
             if (pipe.end == pipe.buf.size() && pipe.begin > 0) {
                 std::memmove(pipe.buf.data(), pipe.buf.data() + pipe.begin, pipe.pending());
@@ -267,8 +314,115 @@ bool RelayConnection::pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, 
     }
 }
 
-void RelayConnection::on_read(Direction dir, Pipe& pipe, const uint8_t* bytes, size_t size) {
-    if (dir == Direction::ClientToServer && pipe.read < kRoutingBytes) {
+bool RelayConnection::can_splice(const Stream& src, const Stream& dst) const {
+    return ctx_.splice && ctx_.splice->usable() && !src.tls() && !dst.tls();
+}
+
+RelayConnection::Spliced RelayConnection::splice_through(Stream& src, Pipe& pipe, Stream& dst,
+                                                         Direction dir) {
+    const bool from_client = dir == Direction::ClientToServer;
+    bool& readable = from_client ? client_readable_ : upstream_readable_;
+    const size_t want = std::min(pipe.buf.size(), ctx_.splice->capacity());
+    const int pipe_in = ctx_.splice->in(), pipe_out = ctx_.splice->out();
+    int err = 0;
+    bool eof = false;
+    // Moves up to `max` bytes from the socket into the pipe; with `copy`, peeks at them first
+    // (the recorder's copy, and the channel's name in the first client bytes).
+    auto move_in = [&](uint8_t* copy, size_t max) -> ssize_t {
+        if (copy) {
+            const ssize_t n =
+                retry_eintr([&] { return ::recv(src.fd(), copy, max, MSG_PEEK | MSG_DONTWAIT); });
+            if (n <= 0) {
+                err = n < 0 ? errno : 0;
+                eof = n == 0;
+                return n;
+            }
+            max = static_cast<size_t>(n);
+        }
+        const ssize_t k = retry_eintr([&] {
+            return ::splice(src.fd(), nullptr, pipe_in, nullptr, max,
+                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        });
+        if (k < 0) {
+            err = errno;
+        } else if (k == 0) {
+            eof = true;
+        } else if (copy) {
+            note_head(dir, pipe.read, copy, static_cast<size_t>(k));
+        }
+        return k;
+    };
+    ssize_t k = 0;
+    if (ctx_.recorder) {
+        bool recorded = true;
+        k = ctx_.recorder->take(id_, dir, now_us(), pipe.read, want, move_in, &recorded);
+        if (!recorded && k > 0 && !pipe.dropped_logged) {
+            pipe.dropped_logged = true;
+            say(
+                fmt::format("the recorder is behind (its queue is full): {} bytes from the {} "
+                            "are not recorded (a gap in the log); relaying goes on",
+                            k, from_client ? "client" : "server"));
+        }
+    } else if (from_client && pipe.read < kRoutingBytes) {
+        uint8_t head[kRoutingBytes];
+        k = move_in(head, std::min(want, kRoutingBytes - static_cast<size_t>(pipe.read)));
+    } else {
+        k = move_in(nullptr, want);
+    }
+    if (k <= 0) {
+        if (eof) {
+            pipe.eof = true;
+            return Spliced::Moved;
+        }
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            readable = false;
+            return Spliced::Nothing;
+        }
+        finish(CloseReason::Rst, fmt::format("lost the {}: {}", from_client ? "client" : "server",
+                                             std::strerror(err)));
+        return Spliced::Failed;
+    }
+    const size_t got = static_cast<size_t>(k);
+    readable = got == want;
+    pipe.read += got;
+    size_t left = got;
+    while (left > 0) {
+        const ssize_t w = retry_eintr([&] {
+            return ::splice(pipe_out, nullptr, dst.fd(), nullptr, left,
+                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        });
+        if (w > 0) {
+            left -= static_cast<size_t>(w);
+            written_[static_cast<size_t>(dir)] += static_cast<uint64_t>(w);
+            continue;
+        }
+        const int werr = w < 0 ? errno : EPIPE;
+        // The rest leaves the shared pipe for this connection's buffer: the pipe must be empty
+        // for the next read, whoever's it is.
+        size_t kept = 0;
+        while (kept < left) {
+            const ssize_t r =
+                retry_eintr([&] { return ::read(pipe_out, pipe.buf.data() + kept, left - kept); });
+            if (r <= 0) {
+                break;  // cannot happen: the bytes are in the pipe
+            }
+            kept += static_cast<size_t>(r);
+        }
+        if (werr == EAGAIN || werr == EWOULDBLOCK) {
+            pipe.begin = 0;
+            pipe.end = kept;
+            break;
+        }
+        finish(CloseReason::Rst,
+               fmt::format("cannot write to the {}: {}", from_client ? "server" : "client",
+                           std::strerror(werr)));
+        return Spliced::Failed;
+    }
+    return Spliced::Moved;
+}
+
+void RelayConnection::note_head(Direction dir, uint64_t offset, const uint8_t* bytes, size_t size) {
+    if (dir == Direction::ClientToServer && offset < kRoutingBytes) {
         // The link message names the channel: only for the operator's log lines.
         const size_t take = std::min(kRoutingBytes - head_.size(), size);
         head_.insert(head_.end(), bytes, bytes + take);
@@ -276,6 +430,10 @@ void RelayConnection::on_read(Direction dir, Pipe& pipe, const uint8_t* bytes, s
             channel_ = fmt::format("{}#{}", wire::channel_type_name(head_[20]), head_[21]);
         }
     }
+}
+
+void RelayConnection::on_read(Direction dir, Pipe& pipe, const uint8_t* bytes, size_t size) {
+    note_head(dir, pipe.read, bytes, size);
     if (ctx_.recorder && !ctx_.recorder->data(id_, dir, now_us(), pipe.read, bytes, size) &&
         !pipe.dropped_logged) {
         pipe.dropped_logged = true;

@@ -20,10 +20,35 @@
 
 namespace spicetap::proxy {
 
+// A kernel pipe plain TCP goes through on its way from one socket to the other (splice(2): no
+// copy through user space; the recorder's copy is taken with MSG_PEEK). One per relay thread,
+// shared by its connections: it is empty again after every read, because what the receiving
+// socket does not take at once is moved into that connection's own buffer.
+class SplicePipe {
+public:
+    SplicePipe();  // unusable (the relay copies through user space) when no pipe can be made
+    ~SplicePipe();
+    SplicePipe(const SplicePipe&) = delete;
+    SplicePipe& operator=(const SplicePipe&) = delete;
+
+    bool usable() const { return in_ >= 0; }
+
+    int in() const { return in_; }  // write end
+
+    int out() const { return out_; }  // read end
+
+    size_t capacity() const { return capacity_; }
+
+private:
+    int in_ = -1, out_ = -1;
+    size_t capacity_ = 0;
+};
+
 // What every relayed connection shares: where to connect, TLS contexts, the recorder.
 struct RelayContext {
     EventLoop* loop = nullptr;
     ProxyRecorder* recorder = nullptr;  // null: relay without recording
+    SplicePipe* splice = nullptr;       // null or unusable: plain TCP is copied too
     sockaddr_storage upstream_addr{};
     socklen_t upstream_len = 0;
     Endpoint upstream;                         // printable
@@ -93,12 +118,18 @@ private:
     void begin_relay();
     void relay();
     void on_read(Direction dir, Pipe& pipe, const uint8_t* bytes, size_t size);
+    // The first client bytes (at stream `offset`) name the channel, for the log lines.
+    void note_head(Direction dir, uint64_t offset, const uint8_t* bytes, size_t size);
     void set_interest(Stream* s, uint32_t events, bool hup);
     std::string label() const;
     void say(const std::string& what) const;
     // Moves what it can from `src` into `pipe` and from `pipe` to `dst`. False: the
     // connection failed (closed already).
     bool pump(Stream& src, Pipe& pipe, Stream& dst, Direction dir, bool* progress);
+    // Plain TCP on both legs: one read's worth through the splice pipe, recorded on the way.
+    enum class Spliced : uint8_t { Moved, Nothing, Failed };
+    bool can_splice(const Stream& src, const Stream& dst) const;
+    Spliced splice_through(Stream& src, Pipe& pipe, Stream& dst, Direction dir);
     void update_interest();
     void finish(CloseReason reason, const std::string& why);
     static int64_t now_us();

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -290,6 +291,38 @@ private:
     std::vector<double> us_;
 };
 
+// CPU seconds (user + system, all threads) a process has used so far.
+double cpu_seconds(pid_t pid) {
+    FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+    if (!f) {
+        return 0;
+    }
+    char buf[2048];
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    const char* p = std::strrchr(buf, ')');  // the name may hold spaces
+    unsigned long long utime = 0, stime = 0;
+    if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                          &stime) != 2) {
+        return 0;
+    }
+    return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+}
+
+// Waits until a relay has finished what a run left it (the proxy records and checkpoints after
+// the bytes went through): no CPU used for 300 ms. Otherwise that work would fall on the next
+// measurement, whichever relay it is.
+void wait_idle(pid_t pid) {
+    double last = cpu_seconds(pid);
+    for (int quiet = 0, i = 0; quiet < 3 && i < 600; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const double now = cpu_seconds(pid);
+        quiet = now - last < 0.005 ? quiet + 1 : 0;
+        last = now;
+    }
+}
+
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -377,17 +410,26 @@ int main(int argc, char** argv) {
     }
     // Interleaved rounds, best of each: the machine's noise hits both relays alike.
     double direct_tp = 0, socat_tp = 0, proxy_tp = 0;
-    for (int round = 0; round < 3; ++round) {
+    for (int round = 0; round < 5; ++round) {
+        wait_idle(proxy);
         direct_tp = std::max(direct_tp, bulk(server_port, link, mib << 20));
         socat_tp = std::max(socat_tp, bulk(socat_port, link, mib << 20));
         proxy_tp = std::max(proxy_tp, bulk(proxy_port, link, mib << 20));
     }
+    wait_idle(proxy);
 
     ::kill(proxy, SIGTERM);
     ::kill(socat, SIGTERM);
+    // CPU each relay used for the whole run (round trips and bulk; socat's forked children
+    // are counted in its own figure once it has reaped them).
     int status = 0;
-    ::waitpid(proxy, &status, 0);
-    ::waitpid(socat, nullptr, 0);
+    rusage proxy_ru{}, socat_ru{};
+    ::wait4(proxy, &status, 0, &proxy_ru);
+    ::wait4(socat, nullptr, 0, &socat_ru);
+    const auto cpu = [](const rusage& ru) {
+        return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    };
     // What the proxy says it relayed, and what its logs hold.
     uint64_t expected = 0;
     {
@@ -408,7 +450,7 @@ int main(int argc, char** argv) {
     const uint64_t recorded = recorded_bytes(logs);
 
     std::printf(
-        "SPICE display traffic on loopback, %llu MiB per bulk run (best of 3), %d round "
+        "SPICE display traffic on loopback, %llu MiB per bulk run (best of 5), %d round "
         "trips of 64-byte messages:\n",
         static_cast<unsigned long long>(mib), trips);
     std::printf(
@@ -428,6 +470,8 @@ int main(int argc, char** argv) {
         "  recorded %llu of %llu relayed bytes (%.2f%%), proxy exit %d\n",
         static_cast<unsigned long long>(recorded), static_cast<unsigned long long>(expected),
         100.0 * double(recorded) / double(expected), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    std::printf("  CPU used by the relay: socat %.2f s, spicetap proxy %.2f s\n", cpu(socat_ru),
+                cpu(proxy_ru));
     const bool tp_ok = proxy_tp >= 0.9 * socat_tp;
     const bool lat_ok = proxy_added <= socat_added + 100.0;
     std::printf(

@@ -1,13 +1,16 @@
-#include <catch2/catch.hpp>
+#include "capture/log/session_log.h"
+
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
 #include <random>
+#include <thread>
 
-#include "capture/log/session_log.h"
+#include "capture/log/wal_checkpointer.h"
 #include "tests/support/temp_dir.h"
 
 using namespace spicetap;
@@ -76,18 +79,25 @@ TEST_CASE("session log round trip: bytes, connections, messages, gaps, notes", "
     for (int i = 0; i < 300; ++i) {
         const int c = i % 3;
         const int d = (i / 3) % 2;
-        auto bytes = random_bytes(1 + static_cast<size_t>(i) * 97 % 70000, static_cast<uint32_t>(i));
+        auto bytes =
+            random_bytes(1 + static_cast<size_t>(i) * 97 % 70000, static_cast<uint32_t>(i));
         REQUIRE((*w)->append_data(ids[c], static_cast<Direction>(d), 1000 + i, offset[c][d], bytes)
                     .has_value());
         offset[c][d] += bytes.size();
         sent[c][d].insert(sent[c][d].end(), bytes.begin(), bytes.end());
-        log::MessageRecord m{ids[c], static_cast<Direction>(d), 1000 + i, offset[c][d] - 6,
-                             (i % 2) ? std::optional<uint64_t>(i) : std::nullopt, 101, 0, 6};
+        log::MessageRecord m{ids[c],
+                             static_cast<Direction>(d),
+                             1000 + i,
+                             offset[c][d] - 6,
+                             (i % 2) ? std::optional<uint64_t>(i) : std::nullopt,
+                             101,
+                             0,
+                             6};
         REQUIRE((*w)->append_message(m).has_value());
     }
     REQUIRE((*w)->append_gap({ids[1], Direction::ServerToClient, 5000, 123, 456}).has_value());
-    REQUIRE((*w)->append_note({ids[0], 5001, "framing_error", "s2c truncated at byte 9"})
-                .has_value());
+    REQUIRE(
+        (*w)->append_note({ids[0], 5001, "framing_error", "s2c truncated at byte 9"}).has_value());
     auto c0 = connection(1);
     c0.id = ids[0];
     c0.end_reason = "rst";
@@ -224,8 +234,8 @@ TEST_CASE("damaged, foreign and newer logs give clear errors, never a crash", "[
             auto b = random_bytes(5000, static_cast<uint32_t>(i));
             REQUIRE((*w)->append_data(*id, Direction::ServerToClient, i, uint64_t(i) * 5000, b)
                         .has_value());
-            REQUIRE((*w)->append_message({*id, Direction::ServerToClient, i,
-                                          uint64_t(i) * 5000, std::nullopt, 304, 4994, 6})
+            REQUIRE((*w)->append_message({*id, Direction::ServerToClient, i, uint64_t(i) * 5000,
+                                          std::nullopt, 304, 4994, 6})
                         .has_value());
         }
         REQUIRE((*w)->close().has_value());
@@ -307,4 +317,61 @@ TEST_CASE("creating a log over an existing file is refused", "[log]") {
     auto w = log::SessionLogWriter::create(p, info());
     REQUIRE_FALSE(w.has_value());
     CHECK(w.error().what.find("already exists") != std::string::npos);
+}
+
+TEST_CASE("a WAL checkpointer copies a log being written on its own thread and finishes it",
+          "[log]") {
+    test::TempDir dir;
+    const fs::path path = dir / "live.spicelog";
+    fs::path wal = path;
+    wal += "-wal";
+    log::WalCheckpointer checkpointer;
+    log::SessionLogWriter::Options opt;
+    opt.checkpointer = &checkpointer;
+    auto w = log::SessionLogWriter::create(path, info(), opt);
+    REQUIRE(w.has_value());
+    auto id = (*w)->add_connection(connection(2));
+    REQUIRE(id.has_value());
+    std::vector<std::vector<uint8_t>> written;
+    uint64_t off = 0;
+    auto append = [&](int n) {
+        for (int i = 0; i < n; ++i) {
+            written.push_back(random_bytes(256 << 10, static_cast<uint32_t>(written.size())));
+            REQUIRE(
+                (*w)->append_data(*id, Direction::ServerToClient, int64_t(off), off, written.back())
+                    .has_value());
+            off += written.back().size();
+        }
+        REQUIRE((*w)->flush().has_value());
+    };
+    append(64);  // 16 MiB
+    // The writer never checkpoints itself (wal_autocheckpoint=0): the main file only grows
+    // because the checkpointer copies the WAL into it while the writer keeps it open.
+    bool copied = false;
+    for (int i = 0; i < 100 && !copied; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        copied = fs::file_size(path) >= (16u << 20);
+    }
+    CHECK(copied);
+    CHECK(fs::exists(wal));
+    append(16);
+    REQUIRE((*w)->close().has_value());
+    checkpointer.stop();  // finishes the handed-over log
+    w->reset();
+
+    CHECK_FALSE(fs::exists(wal));  // whole WAL in the main file, WAL mode left
+    auto r = log::SessionLogReader::open(path);
+    REQUIRE(r.has_value());
+    CHECK((*r)->session().complete);
+    size_t i = 0;
+    bool same = true;
+    REQUIRE((*r)->for_each_chunk((*r)->connections().at(0).id, Direction::ServerToClient,
+                                 [&](const log::DataChunk& ch) {
+                                     same = same && i < written.size() && ch.data == written[i];
+                                     ++i;
+                                     return true;
+                                 })
+                .has_value());
+    CHECK(same);
+    CHECK(i == written.size());
 }
