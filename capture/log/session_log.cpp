@@ -165,7 +165,7 @@ struct SessionLogWriter::Impl {
             }
             in_transaction = false;
             if (checkpointer) {
-                checkpointer->committed(pending_bytes);
+                checkpointer->committed(path, pending_bytes);
             }
         }
         pending_rows = 0;

@@ -14,9 +14,12 @@ namespace spicetap::log {
 
 namespace {
 
-// A checkpoint round every this long, or sooner once writers committed kWakeBytes.
+// A log is checkpointed once this much was committed to its WAL since its last checkpoint
+// (SQLite's own default is 1000 pages, 32 MiB here): a quiet session never syncs the disk
+// until it ends, and a checkpoint's two syncs are spread over many MiB.
+constexpr uint64_t kCheckpointBytes = 32u << 20;
+// The thread also looks every this long (finished logs, missed wake-ups).
 constexpr auto kInterval = std::chrono::milliseconds(250);
-constexpr uint64_t kWakeBytes = 64u << 20;
 // Below the relay (nice 0) and the proxy's recorder (10): under a burst they get the CPU, the
 // WAL grows, and the copy happens when the burst is over.
 constexpr int kNice = 15;
@@ -29,6 +32,7 @@ struct WalCheckpointer::Entry {
     bool busy = false;      // a checkpoint of it runs now (mu_)
     bool removed = false;   // (mu_)
     bool failure_said = false;
+    uint64_t pending = 0;  // committed since its last checkpoint (mu_)
 };
 
 WalCheckpointer::WalCheckpointer(std::function<void(const std::string&)> log)
@@ -101,10 +105,15 @@ void WalCheckpointer::finish_one(const Finish& f) {
     sqlite3_close(f.db);
 }
 
-void WalCheckpointer::committed(uint64_t bytes) {
+void WalCheckpointer::committed(const std::filesystem::path& path, uint64_t bytes) {
     std::lock_guard<std::mutex> lk(mu_);
-    uncheckpointed_ += bytes;
-    if (uncheckpointed_ >= kWakeBytes) {
+    auto it = entries_.find(path);
+    if (it == entries_.end()) {
+        return;
+    }
+    it->second->pending += bytes;
+    if (it->second->pending >= kCheckpointBytes && !wanted_) {
+        wanted_ = true;
         wake_.notify_one();
     }
 }
@@ -137,50 +146,59 @@ void WalCheckpointer::run() {
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNice);
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
-        wake_.wait_for(lk, kInterval, [&] { return stopping_ || uncheckpointed_ >= kWakeBytes; });
+        wake_.wait_for(lk, kInterval, [&] { return stopping_ || wanted_ || !finishing_.empty(); });
+        while (!finishing_.empty()) {
+            const Finish f = finishing_.front();
+            finishing_.erase(finishing_.begin());
+            lk.unlock();
+            finish_one(f);
+            lk.lock();
+        }
         if (stopping_) {
             exited_ = true;
             return;
         }
-        uncheckpointed_ = 0;
+        wanted_ = false;
         std::vector<std::shared_ptr<Entry>> round;
         for (auto& [path, e] : entries_) {
-            round.push_back(e);
+            if (e->pending >= kCheckpointBytes) {
+                round.push_back(e);
+            }
         }
         for (auto& e : round) {
             if (e->removed || stopping_) {
                 continue;
             }
             e->busy = true;
+            e->pending = 0;
             lk.unlock();
-            if (!e->db) {
-                // A connection learns that the file is in WAL mode on its first read; until then
-                // a checkpoint is a silent no-op.
-                if (sqlite3_open_v2(e->path.c_str(), &e->db, SQLITE_OPEN_READWRITE, nullptr) !=
-                        SQLITE_OK ||
-                    sqlite3_exec(e->db, "PRAGMA schema_version", nullptr, nullptr, nullptr) !=
-                        SQLITE_OK) {
-                    sqlite3_close(e->db);
-                    e->db = nullptr;
-                }
-            }
-            int rc = SQLITE_CANTOPEN;
-            if (e->db) {
-                // PASSIVE: never waits for the writer, who goes on appending meanwhile.
-                rc = sqlite3_wal_checkpoint_v2(e->db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                               nullptr);
-            }
-            if (rc != SQLITE_OK && rc != SQLITE_BUSY && !e->failure_said && log_) {
-                e->failure_said = true;
-                log_(fmt::format(
-                    "{}: background checkpoint failed ({}); the data stays in its "
-                    "-wal file",
-                    e->path.string(), e->db ? sqlite3_errmsg(e->db) : sqlite3_errstr(rc)));
-            }
+            checkpoint(*e);
             lk.lock();
             e->busy = false;
             idle_.notify_all();
         }
+    }
+}
+
+void WalCheckpointer::checkpoint(Entry& e) {
+    if (!e.db) {
+        // A connection learns that the file is in WAL mode on its first read; until then a
+        // checkpoint is a silent no-op.
+        if (sqlite3_open_v2(e.path.c_str(), &e.db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK ||
+            sqlite3_exec(e.db, "PRAGMA schema_version", nullptr, nullptr, nullptr) != SQLITE_OK) {
+            sqlite3_close(e.db);
+            e.db = nullptr;
+        }
+    }
+    int rc = SQLITE_CANTOPEN;
+    if (e.db) {
+        // PASSIVE: never waits for the writer, who goes on appending meanwhile.
+        rc = sqlite3_wal_checkpoint_v2(e.db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && !e.failure_said && log_) {
+        e.failure_said = true;
+        log_(fmt::format("{}: background checkpoint failed ({}); the data stays in its -wal file",
+                         e.path.string(), e.db ? sqlite3_errmsg(e.db) : sqlite3_errstr(rc)));
     }
 }
 

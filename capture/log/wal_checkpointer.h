@@ -36,8 +36,8 @@ public:
     // checkpointer's connection to it (leaving WAL mode needs the writer to be alone).
     void add(const std::filesystem::path& path);
     void remove(const std::filesystem::path& path);
-    // A writer committed `bytes` more: past a threshold the thread starts before its next tick.
-    void committed(uint64_t bytes);
+    // A writer committed `bytes` more to the log's WAL; past a threshold the log is checkpointed.
+    void committed(const std::filesystem::path& path, uint64_t bytes);
     // Closing, without waiting for the disk: takes the writer's connection (its statements
     // finalized, everything committed), checkpoints the whole WAL, leaves WAL mode and closes
     // it. Logs handed over are all finished before stop() returns.
@@ -55,6 +55,7 @@ private:
 
     void run();
     void finish_one(const Finish& f);
+    void checkpoint(Entry& e);
 
     std::function<void(const std::string&)> log_;
     std::mutex mu_;
@@ -62,7 +63,7 @@ private:
     std::condition_variable idle_;  // an entry's checkpoint ended
     std::map<std::filesystem::path, std::shared_ptr<Entry>> entries_;
     std::vector<Finish> finishing_;
-    uint64_t uncheckpointed_ = 0;
+    bool wanted_ = false;  // a log passed the threshold
     bool stopping_ = false;
     bool exited_ = false;  // the thread takes no more work
     std::thread thread_;

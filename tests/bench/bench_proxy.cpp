@@ -311,8 +311,8 @@ double cpu_seconds(pid_t pid) {
 }
 
 // Waits until a relay has finished what a run left it (the proxy records and checkpoints after
-// the bytes went through): no CPU used for 300 ms. Otherwise that work would fall on the next
-// measurement, whichever relay it is.
+// the bytes went through): no CPU used for 300 ms, and the logs written out to the disk (sync).
+// Otherwise that work would fall on the next measurement, whichever relay it is.
 void wait_idle(pid_t pid) {
     double last = cpu_seconds(pid);
     for (int quiet = 0, i = 0; quiet < 3 && i < 600; ++i) {
@@ -321,6 +321,7 @@ void wait_idle(pid_t pid) {
         quiet = now - last < 0.005 ? quiet + 1 : 0;
         last = now;
     }
+    ::sync();
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {

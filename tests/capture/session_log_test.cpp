@@ -344,22 +344,28 @@ TEST_CASE("a WAL checkpointer copies a log being written on its own thread and f
         }
         REQUIRE((*w)->flush().has_value());
     };
-    append(64);  // 16 MiB
+    append(160);  // 40 MiB: past the checkpointer's 32 MiB
     // The writer never checkpoints itself (wal_autocheckpoint=0): the main file only grows
     // because the checkpointer copies the WAL into it while the writer keeps it open.
     bool copied = false;
     for (int i = 0; i < 100 && !copied; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        copied = fs::file_size(path) >= (16u << 20);
+        copied = fs::file_size(path) >= (32u << 20);
     }
     CHECK(copied);
     CHECK(fs::exists(wal));
     append(16);
     REQUIRE((*w)->close().has_value());
-    checkpointer.stop();  // finishes the handed-over log
     w->reset();
-
-    CHECK_FALSE(fs::exists(wal));  // whole WAL in the main file, WAL mode left
+    // The checkpointer's thread finishes the handed-over log: whole WAL in the main file, WAL
+    // mode left.
+    bool finished = false;
+    for (int i = 0; i < 100 && !finished; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        finished = !fs::exists(wal);
+    }
+    CHECK(finished);
+    checkpointer.stop();
     auto r = log::SessionLogReader::open(path);
     REQUIRE(r.has_value());
     CHECK((*r)->session().complete);
