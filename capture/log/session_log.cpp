@@ -449,13 +449,10 @@ Result<void> SessionLogWriter::close() {
         return {};
     }
     if (m.crash_safe) {
-        r = exec(m.db, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint");
+        r = detail::leave_wal(m.db);
         if (!r) {
             return r;
         }
-        // A finished log leaves WAL mode: readers (read-only) would otherwise re-create the
-        // -wal and -shm files next to it. Best effort: a reader still attached keeps it in WAL.
-        sqlite3_exec(m.db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
     }
     const int rc = sqlite3_close(m.db);
     m.db = nullptr;

@@ -79,4 +79,17 @@ DecodeError db_error(sqlite3* db, int rc, std::string_view doing) {
     return make_error(code, 0, fmt::format("{}: {}", doing, msg));
 }
 
+Result<void> leave_wal(sqlite3* db) {
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    // BUSY: a reader still attached holds part of the WAL, which stays complete next to the log.
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        return db_error(db, rc, "checkpoint");
+    }
+    // Readers (read-only) would otherwise re-create the -wal and -shm files next to it. Best
+    // effort: a reader still attached keeps it in WAL mode.
+    sqlite3_exec(db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
+    return {};
+}
+
 }  // namespace spicetap::log::detail

@@ -17,12 +17,15 @@ public:
     Statement() = default;
     Statement(sqlite3* db, std::string_view sql);
     ~Statement();
+
     Statement(Statement&& o) noexcept : stmt_(o.stmt_), rc_(o.rc_) { o.stmt_ = nullptr; }
+
     Statement& operator=(Statement&& o) noexcept;
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
 
     bool prepared() const { return stmt_ != nullptr; }
+
     int prepare_rc() const { return rc_; }
 
     Statement& bind(int i, int64_t v);
@@ -46,5 +49,9 @@ private:
 
 // A DecodeError from the database's last error; Corrupt for damaged files, Io otherwise.
 DecodeError db_error(sqlite3* db, int rc, std::string_view doing);
+
+// The end of a finished log written in WAL mode: the whole WAL into the main file, then out of
+// WAL mode, so the log is one file and stays one when readers open it.
+Result<void> leave_wal(sqlite3* db);
 
 }  // namespace spicetap::log::detail

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <vector>
 
+#include "capture/log/sqlite_handle.h"
+
 namespace spicetap::log {
 
 namespace {
@@ -91,16 +93,10 @@ void WalCheckpointer::finish(const std::filesystem::path& path, sqlite3* db) {
 }
 
 void WalCheckpointer::finish_one(const Finish& f) {
-    int rc = sqlite3_wal_checkpoint_v2(f.db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-    if (rc == SQLITE_OK) {
-        // A finished log leaves WAL mode: readers (read-only) would otherwise re-create the
-        // -wal and -shm files next to it. Best effort: a reader still attached keeps it in WAL.
-        sqlite3_exec(f.db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
-    } else if (log_) {
-        log_(
-            fmt::format("{}: final checkpoint failed ({}); the log is complete in its -wal file, "
-                        "keep it next to it",
-                        f.path.string(), sqlite3_errmsg(f.db)));
+    auto r = detail::leave_wal(f.db);
+    if (!r && log_) {
+        log_(fmt::format("{}: final {}; the log is complete in its -wal file, keep it next to it",
+                         f.path.string(), r.error().message()));
     }
     sqlite3_close(f.db);
 }
