@@ -328,13 +328,8 @@ struct Pass {
             if (x > 2 && (int(x != run_at) & int(Px::same(prev, x - 1, prev, x)) &
                           int(Px::same(cur, x - 1, cur, x - 2)))) {
                 run_at = x;
-                const ptrdiff_t len = run_length(end - x);
-                if (len < 0) {
-                    bad_run_at = x;
+                if (!repeat_run(cur, x, end)) {
                     return false;
-                }
-                for (const ptrdiff_t run_end = x + len; x < run_end; ++x) {
-                    Px::repeat(cur, x);
                 }
                 continue;
             }
@@ -397,19 +392,28 @@ struct Pass {
             }
             state.waitcnt = static_cast<uint32_t>(stop - x);
             run_at = x;
-            const ptrdiff_t len = run_length(end - x);
-            if (len < 0) {
-                bad_run_at = x;
+            if (!repeat_run(cur, x, end)) {
                 return false;
-            }
-            for (const ptrdiff_t run_end = x + len; x < run_end; ++x) {
-                Px::repeat(cur, x);
             }
             if (x == end) {
                 return true;
             }
             stop = x + state.waitcnt;
         }
+    }
+
+    // A run at `x`: its length from the stream, then the pixel before it repeated that often;
+    // `x` ends after it. False (and bad_run_at set) when it would leave the row.
+    bool repeat_run(uint8_t* cur, ptrdiff_t& x, ptrdiff_t end) {
+        const ptrdiff_t len = run_length(end - x);
+        if (len < 0) {
+            bad_run_at = x;
+            return false;
+        }
+        for (const ptrdiff_t run_end = x + len; x < run_end; ++x) {
+            Px::repeat(cur, x);
+        }
+        return true;
     }
 
     // MELCODE: each leading one is a run of the current expected length (which then grows),
