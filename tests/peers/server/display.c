@@ -336,23 +336,29 @@ static Cmd* drawable_new(uint32_t surface_id, uint8_t type, QXLRect bbox) {
     return c;
 }
 
-static QXLImage* bitmap_image(Cmd* c, const uint32_t* px, int w, int h, uint8_t format,
-                              gboolean cacheable, uint32_t reuse_id) {
+/* A BITMAP image owned by `c`: a copy of `bits`, h top-down rows of `stride` bytes. */
+static QXLImage* bitmap_new(Cmd* c, const void* bits, int w, int h, int stride, uint8_t format,
+                            uint8_t image_flags, uint32_t unique) {
     QXLImage* img = cmd_own(c, g_new0(QXLImage, 1));
-    uint32_t* copy = cmd_own(c, g_memdup2(px, (gsize)w * (gsize)h * 4));
-    uint32_t unique = reuse_id ? reuse_id : next_image_unique++;
     QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, unique);
     img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
-    img->descriptor.flags = cacheable ? QXL_IMAGE_CACHE : 0;
+    img->descriptor.flags = image_flags;
     img->descriptor.width = (uint32_t)w;
     img->descriptor.height = (uint32_t)h;
     img->bitmap.format = format;
     img->bitmap.flags = QXL_BITMAP_DIRECT | QXL_BITMAP_TOP_DOWN;
     img->bitmap.x = (uint32_t)w;
     img->bitmap.y = (uint32_t)h;
-    img->bitmap.stride = (uint32_t)w * 4;
-    img->bitmap.data = (QXLPHYSICAL)(uintptr_t)copy;
+    img->bitmap.stride = (uint32_t)stride;
+    img->bitmap.data =
+        (QXLPHYSICAL)(uintptr_t)cmd_own(c, g_memdup2(bits, (gsize)stride * (gsize)h));
     return img;
+}
+
+static QXLImage* bitmap_image(Cmd* c, const uint32_t* px, int w, int h, uint8_t format,
+                              gboolean cacheable, uint32_t reuse_id) {
+    uint32_t unique = reuse_id ? reuse_id : next_image_unique++;
+    return bitmap_new(c, px, w, h, w * 4, format, cacheable ? QXL_IMAGE_CACHE : 0, unique);
 }
 
 static void draw_fill(Display* d, uint32_t sid, QXLRect r, uint32_t color) {
@@ -540,22 +546,12 @@ static void draw_palette_bitmap(Display* d, int x, int y, int w, int h, uint8_t 
                                 const uint32_t* px) {
     QXLRect r = rect_xywh(x, y, w, h);
     Cmd* c = drawable_new(0, QXL_DRAW_COPY, r);
-    QXLImage* img = cmd_own(c, g_new0(QXLImage, 1));
+    QXLImage* img = bitmap_new(c, bits, w, h, stride, format, 0, next_image_unique++);
     QXLPalette* palette = cmd_own(c, g_malloc0(sizeof(QXLPalette) + (gsize)n * 4));
     palette->unique = 0; /* not cached: every image carries its palette */
     palette->num_ents = (uint16_t)n;
     memcpy(palette->ents, pal, (gsize)n * 4);
-    QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, next_image_unique++);
-    img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
-    img->descriptor.width = (uint32_t)w;
-    img->descriptor.height = (uint32_t)h;
-    img->bitmap.format = format;
-    img->bitmap.flags = QXL_BITMAP_DIRECT | QXL_BITMAP_TOP_DOWN;
-    img->bitmap.x = (uint32_t)w;
-    img->bitmap.y = (uint32_t)h;
-    img->bitmap.stride = (uint32_t)stride;
     img->bitmap.palette = (QXLPHYSICAL)(uintptr_t)palette;
-    img->bitmap.data = (QXLPHYSICAL)(uintptr_t)cmd_own(c, g_memdup2(bits, (gsize)stride * h));
     c->u.drawable.u.copy.src_bitmap = (QXLPHYSICAL)(uintptr_t)img;
     c->u.drawable.u.copy.src_area = rect_xywh(0, 0, w, h);
     c->u.drawable.u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
