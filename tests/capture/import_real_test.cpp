@@ -123,10 +123,10 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
                 ++ours[{c->client_port, wire::direction_name(m.dir), m.type}];
                 return true;
             }).has_value());
-            const auto r = test::run_command(fmt::format(
-                "tshark -r {} -d tcp.port=={},spice -T fields -e tcp.srcport -e tcp.dstport "
-                "-e spice.message_type 2>/dev/null",
-                shell_quote(pcap.string()), server_port));
+            const auto r = test::run_command(
+                fmt::format("{} -d tcp.port=={},spice -T fields -e tcp.srcport -e tcp.dstport "
+                            "-e spice.message_type 2>/dev/null",
+                            test::tshark_reading(pcap.string()), server_port));
             std::istringstream in(r.out);
             std::string line;
             while (std::getline(in, line)) {

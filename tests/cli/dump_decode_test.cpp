@@ -95,10 +95,10 @@ TEST_CASE("decoded image types and surface sizes agree with tshark", "[cli][deco
         REQUIRE(sp != std::string::npos);
         const auto colon = info.out.find(':', sp + 10);
         port = std::stoi(info.out.substr(colon + 1));
-        const auto theirs = test::run_command(fmt::format(
-            "tshark -r {} -d tcp.port=={},spice -Y 'spice.message_type==304' -T fields "
-            "-e spice.image_type 2>/dev/null",
-            shell_quote(pcap.string()), port));
+        const auto theirs = test::run_command(
+            fmt::format("{} -d tcp.port=={},spice -Y 'spice.message_type==304' -T fields "
+                        "-e spice.image_type 2>/dev/null",
+                        test::tshark_reading(pcap.string()), port));
         std::vector<int> their_types;
         std::istringstream tin(theirs.out);
         while (std::getline(tin, line)) {

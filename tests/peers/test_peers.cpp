@@ -18,6 +18,7 @@
 
 #include "tests/peers/json_lite.h"
 #include "tests/support/paths.h"
+#include "tests/support/process.h"
 
 namespace fs = std::filesystem;
 using spicetap::test::Json;
@@ -106,8 +107,9 @@ FieldValues tshark_fields(const std::string& scenario, const std::string& decode
     const Json& m = manifest(scenario);
     long port =
         m["ports"]["plain"].is_null() ? m["ports"]["tls"].integer() : m["ports"]["plain"].integer();
-    std::string cmd = "tshark -r '" + (scenario_dir(scenario) / "capture.pcap").string() +
-                      "' -d tcp.port==" + std::to_string(port) + "," + decode_as +
+    const std::string capture = (scenario_dir(scenario) / "capture.pcap").string();
+    std::string cmd = spicetap::test::tshark_reading(capture) +
+                      " -d tcp.port==" + std::to_string(port) + "," + decode_as +
                       " -T fields -E occurrence=a -E aggregator=, -E separator=/t";
     for (const auto& f : fields) {
         cmd += " -e " + f;
@@ -443,8 +445,8 @@ TEST_CASE("peers: TLS, ticket and port channel", "[peers]") {
     CHECK(ticket["ticket"].is_string());
     // each channel link carries the 128-byte RSA-encrypted password
     std::string tickets =
-        run("tshark -r '" + (scenario_dir("ticket") / "capture.pcap").string() +
-            "' -d tcp.port==" + std::to_string(ticket["ports"]["plain"].integer()) +
+        run(spicetap::test::tshark_reading((scenario_dir("ticket") / "capture.pcap").string()) +
+            " -d tcp.port==" + std::to_string(ticket["ports"]["plain"].integer()) +
             ",spice -T fields -e spice.ticket_client 2>/dev/null");
     size_t with_ticket = 0;
     std::istringstream lines(tickets);

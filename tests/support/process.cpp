@@ -43,4 +43,8 @@ bool have_program(const std::string& name) {
     return run_command("command -v " + shell_quote(name) + " >/dev/null 2>&1").exit_code == 0;
 }
 
+std::string tshark_reading(const std::string& capture) {
+    return "tshark -o tcp.reassemble_out_of_order:TRUE -r " + shell_quote(capture);
+}
+
 }  // namespace spicetap::test

@@ -78,8 +78,11 @@ def messages(proto):
 
 def main():
     capture, server_port = sys.argv[1], int(sys.argv[2])
+    # Out-of-order reassembly on, as in tests/support/process.h: a segment tcpdump took late
+    # would otherwise be called a retransmission and its messages never dissected.
     proc = subprocess.Popen(
-        ["tshark", "-r", capture, "-d", f"tcp.port=={server_port},spice", "-T", "pdml"],
+        ["tshark", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", capture,
+         "-d", f"tcp.port=={server_port},spice", "-T", "pdml"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = sys.stdout
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
