@@ -1,17 +1,23 @@
 // Import of real SPICE captures, checked against tshark on the same files: the raw bytes in the
 // session log must equal tshark's reassembled TCP payload, and message counts must agree with
 // tshark's SPICE dissector wherever the dissector sees the messages.
-#include <catch2/catch.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
+#include <vector>
 
 #include "capture/import/import_capture.h"
 #include "capture/log/session_log.h"
 #include "tests/support/captures.h"
+#include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -58,6 +64,32 @@ std::vector<uint8_t> log_bytes(const log::SessionLogReader& r, int64_t conn, log
     REQUIRE(ok.has_value());
     return out;
 }
+
+// The byte ranges of one TCP direction seen so far, to tell a segment captured late (bytes
+// below the highest seen that no earlier segment carried) from a retransmission.
+class SeenRanges {
+public:
+    // Adds [begin, end); true if some of it lies below what was seen and was not seen.
+    bool add_is_late(uint64_t begin, uint64_t end) {
+        if (begin >= end) {
+            return false;
+        }
+        const bool below = begin < highest_;
+        uint64_t covered = 0;
+        for (const auto& [b, e] : ranges_) {
+            if (e > begin && b < end) {
+                covered += std::min(e, end) - std::max(b, begin);
+            }
+        }
+        ranges_.emplace_back(begin, end);
+        highest_ = std::max(highest_, end);
+        return below && covered < end - begin;
+    }
+
+private:
+    std::vector<std::pair<uint64_t, uint64_t>> ranges_;
+    uint64_t highest_ = 0;
+};
 
 }  // namespace
 
@@ -125,21 +157,32 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             }).has_value());
             const auto r = test::run_command(
                 fmt::format("{} -d tcp.port=={},spice -T fields -e tcp.srcport -e tcp.dstport "
-                            "-e spice.message_type 2>/dev/null",
+                            "-e tcp.seq -e tcp.len -e spice.message_type 2>/dev/null",
                             test::tshark_reading(pcap.string()), server_port));
             std::istringstream in(r.out);
             std::string line;
+            std::map<std::pair<uint16_t, bool>, SeenRanges> seen;
+            std::set<uint16_t> late;  // client ports of connections with a segment taken late
             while (std::getline(in, line)) {
                 std::istringstream fields(line);
-                std::string src, dst, types;
+                std::string src, dst, seq, len, types;
                 std::getline(fields, src, '\t');
                 std::getline(fields, dst, '\t');
+                std::getline(fields, seq, '\t');
+                std::getline(fields, len, '\t');
                 std::getline(fields, types, '\t');
-                if (types.empty()) {
+                if (src.empty() || seq.empty() || len.empty()) {
                     continue;
                 }
                 const bool c2s = std::stoi(dst) == server_port;
                 const uint16_t client_port = static_cast<uint16_t>(std::stoi(c2s ? src : dst));
+                const uint64_t begin = std::stoull(seq);
+                if (seen[{client_port, c2s}].add_is_late(begin, begin + std::stoull(len))) {
+                    late.insert(client_port);
+                }
+                if (types.empty()) {
+                    continue;
+                }
                 std::istringstream list(types);
                 std::string t;
                 while (std::getline(list, t, ',')) {
@@ -220,12 +263,26 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
                 }
                 return false;
             };
+            // Out-of-order reassembly copes with a data segment taken late, but the dissector
+            // still loses step on a late link-stage segment. In a connection with a segment taken
+            // late (rare, from a loaded machine) a difference is named, not failed; our bytes of
+            // it are still checked against tshark's TCP follow (test above).
+            auto excused = [&](const Key& key, int theirs_n) {
+                if (late.count(std::get<0>(key)) == 0) {
+                    return false;
+                }
+                WARN("capture " << pcap << ": client port " << std::get<0>(key)
+                                << " has a segment captured out of order; " << std::get<1>(key)
+                                << " type " << std::get<2>(key) << ": ours "
+                                << (ours.count(key) ? ours.at(key) : 0) << ", tshark " << theirs_n);
+                return true;
+            };
             for (const auto& [key, n] : ours) {
                 const auto it = theirs.find(key);
                 const int t = it == theirs.end() ? 0 : it->second;
                 INFO("client port " << std::get<0>(key) << " " << std::get<1>(key) << " type "
                                     << std::get<2>(key) << ": ours " << n << ", tshark " << t);
-                if (t == n) {
+                if (t == n || excused(key, t)) {
                     continue;
                 }
                 // tshark differs only in the client flows of the case above. Out of step, it
@@ -238,7 +295,7 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             for (const auto& [key, n] : theirs) {
                 INFO("tshark: client port " << std::get<0>(key) << " " << std::get<1>(key)
                                             << " type " << std::get<2>(key) << ": " << n);
-                if (ours.count(key) == 0) {
+                if (ours.count(key) == 0 && !excused(key, n)) {
                     // An invented header, only where tshark is out of step.
                     CHECK(std::get<1>(key) == "c2s");
                     CHECK(tshark_blind_c2s(std::get<0>(key)));
@@ -246,4 +303,128 @@ TEST_CASE("message counts agree with tshark's SPICE dissector", "[import][real]"
             }
         }
     }
+}
+
+namespace {
+
+// A classic little-endian pcap as its 24-byte file header and whole records.
+struct PcapRecords {
+    std::string header;
+    std::vector<std::string> records;  // 16-byte record header + packet bytes
+};
+
+PcapRecords read_pcap_records(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), {});
+    REQUIRE(data.size() >= 24);
+    REQUIRE(data.compare(0, 4, "\xd4\xc3\xb2\xa1") == 0);
+    PcapRecords out{data.substr(0, 24), {}};
+    size_t at = 24;
+    while (at + 16 <= data.size()) {
+        uint32_t caplen = 0;
+        std::memcpy(&caplen, data.data() + at + 8, 4);
+        REQUIRE(at + 16 + caplen <= data.size());
+        out.records.push_back(data.substr(at, 16 + caplen));
+        at += 16 + caplen;
+    }
+    return out;
+}
+
+// Moves a record's timestamp (microsecond pcap) later by `us`.
+void delay_record(std::string& record, uint32_t us) {
+    uint32_t sec = 0, usec = 0;
+    std::memcpy(&sec, record.data(), 4);
+    std::memcpy(&usec, record.data() + 4, 4);
+    const uint64_t t = uint64_t(sec) * 1'000'000 + usec + us;
+    sec = uint32_t(t / 1'000'000);
+    usec = uint32_t(t % 1'000'000);
+    std::memcpy(record.data(), &sec, 4);
+    std::memcpy(record.data() + 4, &usec, 4);
+}
+
+}  // namespace
+
+// A capture taken on a busy machine can hold a segment that arrived in the capture after the
+// next one (CI's loopback recordings did). Real QEMU traffic with such pairs made: two
+// consecutive server data segments swapped, the earlier one 10 ms late. The log must be the
+// same as from the capture in order. (Not checked against tshark: even with out-of-order
+// reassembly its SPICE dissector loses the first messages of a channel whose link-stage segment
+// comes late.)
+TEST_CASE("segments captured out of order import to the same log as in order", "[import][real]") {
+    REQUIRE(test::have_program("tshark"));
+    const auto original = test::source_dir() / "tests" / "data" / "qemu-bios-glz.pcap";
+    test::TempDir dir;
+    auto import_one = [&](const std::filesystem::path& pcap, const std::string& name) {
+        capture::ImportOptions opt;
+        opt.output = dir.path() / name;
+        auto result = capture::import_capture(pcap, opt);
+        REQUIRE(result.has_value());
+        CHECK_FALSE(result->input_error.has_value());
+        REQUIRE(result->sessions.size() == 1);
+        auto reader = log::SessionLogReader::open(result->sessions.front().path);
+        REQUIRE(reader.has_value());
+        return std::move(*reader);
+    };
+    const auto in_order = import_one(original, "in-order");
+    const uint16_t server_port = in_order->connections().front().server_port;
+
+    // Pairs of consecutive frames that are both server data.
+    const auto frames = test::run_command(
+        fmt::format("{} -Y 'tcp.srcport=={} && tcp.len > 0' -T fields -e frame.number 2>/dev/null",
+                    test::tshark_reading(original.string()), server_port));
+    std::vector<size_t> data_frames;
+    std::istringstream list(frames.out);
+    for (std::string n; std::getline(list, n);) {
+        data_frames.push_back(std::stoul(n));
+    }
+    auto pcap = read_pcap_records(original);
+    size_t swapped = 0;
+    for (size_t i = 1; i < data_frames.size() && swapped < 8; ++i) {
+        const size_t a = data_frames[i - 1], b = data_frames[i];
+        if (b != a + 1 || (swapped > 0 && a % 7 != 0)) {
+            continue;  // spread the swaps over the session
+        }
+        std::swap(pcap.records[a - 1], pcap.records[b - 1]);
+        delay_record(pcap.records[b - 1], 10'000);
+        ++i;  // not the same frame twice
+        ++swapped;
+    }
+    REQUIRE(swapped >= 4);
+    const auto reordered_path = dir.path() / "reordered.pcap";
+    {
+        std::ofstream out(reordered_path, std::ios::binary);
+        out << pcap.header;
+        for (const auto& r : pcap.records) {
+            out << r;
+        }
+    }
+    // tshark sees the reordering (it would call these retransmissions).
+    const auto flagged = test::run_command(fmt::format(
+        "tshark -r {} -Y 'tcp.analysis.retransmission || tcp.analysis.out_of_order' 2>/dev/null",
+        shell_quote(reordered_path.string())));
+    CHECK(std::count(flagged.out.begin(), flagged.out.end(), '\n') >= long(swapped));
+
+    const auto reordered = import_one(reordered_path, "reordered");
+    REQUIRE(reordered->connections().size() == in_order->connections().size());
+    auto gaps = reordered->gaps();
+    REQUIRE(gaps.has_value());
+    CHECK(gaps->empty());
+    for (size_t i = 0; i < in_order->connections().size(); ++i) {
+        const auto& c = in_order->connections()[i];
+        INFO("connection " << c.id << " " << c.client_port << "->" << c.server_port);
+        for (const auto d : {log::Direction::ClientToServer, log::Direction::ServerToClient}) {
+            CHECK(log_bytes(*reordered, reordered->connections()[i].id, d) ==
+                  log_bytes(*in_order, c.id, d));
+        }
+    }
+    auto messages = [](const log::SessionLogReader& r) {
+        std::vector<std::tuple<int64_t, int, uint64_t, uint16_t, uint32_t>> out;
+        REQUIRE(r.for_each_message({}, [&](const log::MessageRecord& m) {
+                     out.emplace_back(m.connection, int(m.dir), m.offset, m.type, m.size);
+                     return true;
+                 }).has_value());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    CHECK(messages(*reordered) == messages(*in_order));
 }
