@@ -140,6 +140,7 @@ void WalCheckpointer::stop() {
 
 void WalCheckpointer::run() {
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNice);
+    ::pthread_setname_np(::pthread_self(), "wal-checkpoint");
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
         wake_.wait_for(lk, kInterval, [&] { return stopping_ || wanted_ || !finishing_.empty(); });

@@ -1,6 +1,7 @@
 #include "capture/proxy/proxy_recorder.h"
 
 #include <fmt/core.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -204,6 +205,8 @@ void ProxyRecorder::run() {
     // Below the relay: under a burst the user's traffic gets the CPU first and the queue takes
     // up the difference, recorded once the burst is over.
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kRecorderNice);
+    // Named for `top -H` and `ps -L`, where an operator tells the recorder from the relay.
+    ::pthread_setname_np(::pthread_self(), "recorder");
     using clock = std::chrono::steady_clock;
     auto next_checkpoint = clock::now() + std::chrono::seconds(1);
     auto last_busy = clock::now();

@@ -245,6 +245,17 @@ TEST_CASE("proxy: kill -9 mid-session leaves a log that opens and says it was cu
     // Well into the session (the stream runs for 3 s), then the proxy dies without a word.
     std::this_thread::sleep_for(std::chrono::milliseconds(4000));
     REQUIRE(client->running());
+    // The recorder and the checkpointer carry their names (top -H, ps -L).
+    std::set<std::string> thread_names;
+    for (const auto& task :
+         fs::directory_iterator("/proc/" + std::to_string(proxy->pid()) + "/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        thread_names.insert(name);
+    }
+    CHECK(thread_names.count("recorder") == 1);
+    CHECK(thread_names.count("wal-checkpoint") == 1);
     const int64_t killed_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
