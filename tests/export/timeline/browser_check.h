@@ -4,8 +4,6 @@
 // load, and a screenshot.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <png.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -21,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/chromium.h"
+#include "tests/support/loopback_listener.h"
 #include "tests/support/process.h"
 
 namespace spicetap::test {
@@ -29,18 +29,9 @@ namespace spicetap::test {
 class RequestRecorder {
 public:
     RequestRecorder() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-            ::listen(fd_, 16) != 0 ||
-            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            return;
+        if (listener_.port() != 0) {
+            thread_ = std::thread([this] { serve(); });
         }
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] { serve(); });
     }
 
     ~RequestRecorder() {
@@ -48,15 +39,12 @@ public:
         if (thread_.joinable()) {
             thread_.join();
         }
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
     }
 
     RequestRecorder(const RequestRecorder&) = delete;
     RequestRecorder& operator=(const RequestRecorder&) = delete;
 
-    uint16_t port() const { return port_; }
+    uint16_t port() const { return listener_.port(); }
 
     std::vector<std::string> requests() {
         std::lock_guard lock(mu_);
@@ -66,11 +54,7 @@ public:
 private:
     void serve() {
         while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) {
-                continue;
-            }
-            const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            const int c = listener_.accept_within(100);
             if (c < 0) {
                 continue;
             }
@@ -88,8 +72,7 @@ private:
         }
     }
 
-    int fd_ = -1;
-    uint16_t port_ = 0;
+    LoopbackListener listener_;
     std::thread thread_;
     std::atomic<bool> stop_{false};
     std::mutex mu_;
@@ -119,10 +102,7 @@ inline bool browser_service(const std::string& request_line) {
 }
 
 inline std::string chromium_base(const std::filesystem::path& profile, uint16_t proxy_port) {
-    return "timeout 90 chromium --headless --no-sandbox --disable-gpu "
-           "--disable-background-networking --disable-component-update --disable-sync "
-           "--hide-scrollbars --user-data-dir=" +
-           shell_quote(profile.string()) +
+    return headless_chromium(profile, 90) + " --hide-scrollbars" +
            " --proxy-server=http://127.0.0.1:" + std::to_string(proxy_port) +
            " --proxy-bypass-list='<-loopback>' ";
 }

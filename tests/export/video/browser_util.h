@@ -7,9 +7,6 @@
 // blocking one would stall the videos too.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/chromium.h"
+#include "tests/support/loopback_listener.h"
 #include "tests/support/process.h"
 
 namespace spicetap::test {
@@ -29,18 +28,9 @@ namespace spicetap::test {
 class HoldServer {
 public:
     HoldServer() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-            ::listen(fd_, 16) != 0 ||
-            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            return;
+        if (listener_.port() != 0) {
+            thread_ = std::thread([this] { serve(); });
         }
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] { serve(); });
     }
 
     ~HoldServer() {
@@ -55,12 +45,9 @@ public:
         for (auto& t : connections_) {
             t.join();
         }
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
     }
 
-    uint16_t port() const { return port_; }
+    uint16_t port() const { return listener_.port(); }
 
     bool released() {
         std::lock_guard lock(mu_);
@@ -76,11 +63,7 @@ private:
                     return;
                 }
             }
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) {
-                continue;
-            }
-            const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            const int c = listener_.accept_within(100);
             if (c >= 0) {
                 connections_.emplace_back([this, c] { handle(c); });
             }
@@ -118,8 +101,7 @@ private:
         ::close(c);
     }
 
-    int fd_ = -1;
-    uint16_t port_ = 0;
+    LoopbackListener listener_;
     std::thread thread_;
     std::vector<std::thread> connections_;  // only touched by thread_, joined after it
     std::mutex mu_;
@@ -167,13 +149,9 @@ for (const v of videos) {
 <script async src=")" + base + R"(/hold.js"></script>
 </body></html>
 )";
-    const std::string cmd =
-        "timeout 60 chromium --headless --no-sandbox --disable-gpu "
-        "--disable-background-networking --disable-component-update --disable-sync "
-        "--user-data-dir=" +
-        shell_quote((dir / "profile").string()) +
-        " --autoplay-policy=no-user-gesture-required --dump-dom " +
-        shell_quote("file://" + (dir / "page.html").string()) + " 2>/dev/null";
+    const std::string cmd = headless_chromium(dir / "profile", 60) +
+                            " --autoplay-policy=no-user-gesture-required --dump-dom " +
+                            shell_quote("file://" + (dir / "page.html").string()) + " 2>/dev/null";
     const auto r = run_command(cmd);
     const size_t a = r.out.find("<div id=\"state\">");
     if (a == std::string::npos) {
