@@ -42,14 +42,8 @@ constexpr AVRational kVfrTimeBase{1, 1000};
 
 enum class Container : uint8_t { Mp4, WebM, Mkv };
 
-std::string av_error_text(int err) {
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-    av_strerror(err, buf, sizeof buf);
-    return buf;
-}
-
 DecodeError av_fail(const std::string& call, int err, const std::string& path) {
-    return make_error(Errc::Io, 0, call + " failed for " + path + ": " + av_error_text(err));
+    return make_error(Errc::Io, 0, call + " failed for " + path + ": " + codec::ffmpeg_error_text(err));
 }
 
 struct FormatCloser {
@@ -61,37 +55,13 @@ struct FormatCloser {
     }
 };
 
-struct CodecCloser {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-
-struct FrameCloser {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-
-struct PacketCloser {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-
-struct SwsCloser {
-    void operator()(SwsContext* s) const { sws_freeContext(s); }
-};
-
-struct SwrCloser {
-    void operator()(SwrContext* s) const { swr_free(&s); }
-};
-
-struct FifoCloser {
-    void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
-};
-
 using FormatPtr = std::unique_ptr<AVFormatContext, FormatCloser>;
-using CodecPtr = std::unique_ptr<AVCodecContext, CodecCloser>;
-using FramePtr = std::unique_ptr<AVFrame, FrameCloser>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketCloser>;
-using SwsPtr = std::unique_ptr<SwsContext, SwsCloser>;
-using SwrPtr = std::unique_ptr<SwrContext, SwrCloser>;
-using FifoPtr = std::unique_ptr<AVAudioFifo, FifoCloser>;
+using CodecPtr = codec::FfmpegPtr<AVCodecContext>;
+using FramePtr = codec::FfmpegPtr<AVFrame>;
+using PacketPtr = codec::FfmpegPtr<AVPacket>;
+using SwsPtr = codec::FfmpegPtr<SwsContext>;
+using SwrPtr = codec::FfmpegPtr<SwrContext>;
+using FifoPtr = codec::FfmpegPtr<AVAudioFifo>;
 
 Result<Container> container_of(const std::string& path) {
     std::string ext = std::filesystem::path(path).extension().string();
