@@ -19,12 +19,6 @@ extern "C" {
 using namespace spicetap;
 using namespace spicetap::codec;
 
-// libx265 3.5 leaks a few small allocations inside its encoder setup; they are not ours, so
-// LeakSanitizer (when built with SPICETAP_SANITIZE) is told to ignore that library.
-extern "C" const char* __lsan_default_suppressions() {
-    return "leak:libx265.so\n";
-}
-
 // The encoders and the corrupt-input cases make libav chatty; the assertions say what matters.
 static const bool kQuietLibav = [] {
     av_log_set_level(AV_LOG_FATAL);
