@@ -43,7 +43,8 @@ constexpr AVRational kVfrTimeBase{1, 1000};
 enum class Container : uint8_t { Mp4, WebM, Mkv };
 
 DecodeError av_fail(const std::string& call, int err, const std::string& path) {
-    return make_error(Errc::Io, 0, call + " failed for " + path + ": " + codec::ffmpeg_error_text(err));
+    return make_error(Errc::Io, 0,
+                      call + " failed for " + path + ": " + codec::ffmpeg_error_text(err));
 }
 
 struct FormatCloser {

@@ -160,7 +160,6 @@ std::string cli(const std::string& args) {
     return shell_quote(test::spicetap_bin().string()) + " " + args;
 }
 
-// The server of one session: the stream scenario keeps a steady flow of display data.
 // The peers run with LeakSanitizer off in a sanitizer build (as tests/peers/record and the
 // proxy tests run them): spice-server, GLib and spice-client-glib keep allocations to the end
 // of the process by design, and the leak report would turn their exit status into a failure.
@@ -170,6 +169,7 @@ std::string peer_command(const char* name) {
            shell_quote(peer(name).string());
 }
 
+// The server of one session: the stream scenario keeps a steady flow of display data.
 std::string server_command(uint16_t port, const fs::path& dir) {
     return fmt::format(
         "{} --port {} --out-dir {} --duration 40 --no-audio --scenario stream "

@@ -107,8 +107,8 @@ FieldValues tshark_fields(const std::string& scenario, const std::string& decode
     const Json& m = manifest(scenario);
     long port =
         m["ports"]["plain"].is_null() ? m["ports"]["tls"].integer() : m["ports"]["plain"].integer();
-    const std::string capture = (scenario_dir(scenario) / "capture.pcap").string();
-    std::string cmd = spicetap::test::tshark_reading(capture) +
+    const fs::path pcap = scenario_dir(scenario) / "capture.pcap";
+    std::string cmd = spicetap::test::tshark_reading(pcap.string()) +
                       " -d tcp.port==" + std::to_string(port) + "," + decode_as +
                       " -T fields -E occurrence=a -E aggregator=, -E separator=/t";
     for (const auto& f : fields) {
@@ -118,7 +118,6 @@ FieldValues tshark_fields(const std::string& scenario, const std::string& decode
     // tshark takes seconds on the stream captures and every test case runs in its own
     // process, so the output is kept beside the capture (renamed into place: tests run in
     // parallel) until the capture changes.
-    fs::path pcap = scenario_dir(scenario) / "capture.pcap";
     fs::path cached = scenario_dir(scenario) /
                       ("tshark-" + std::to_string(std::hash<std::string>{}(cmd)) + ".tsv");
     std::string text;
