@@ -63,7 +63,7 @@ struct ProxyRecorder::Connection {
 };
 
 ProxyRecorder::ProxyRecorder(RecorderOptions options)
-    : opt_(std::move(options)), checkpointer_(opt_.log) {
+    : opt_(std::move(options)), wake_bytes_(kWakeBytes), checkpointer_(opt_.log) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -117,9 +117,10 @@ ProxyRecorder::Event& ProxyRecorder::add_data(ConnectionId id, Direction dir, in
     ev.offset = offset;
     ev.size = size;
     stats_.queued_bytes += size;
+    arrived_ += size;
     // The recorder looks at the queue every kBatchInterval by itself; waking it for every piece
     // would cost the relay a futex call and the machine a context switch per message.
-    if (recorder_waiting_ && stats_.queued_bytes >= kWakeBytes) {
+    if (recorder_waiting_ && stats_.queued_bytes >= wake_bytes_) {
         wake_.notify_one();
     }
     return ev;
@@ -220,15 +221,31 @@ void ProxyRecorder::run() {
             wake_.wait_until(lk, std::min(next_checkpoint, clock::now() + kBatchInterval));
             recorder_waiting_ = false;
         }
+        let_burst_pass(lk, next_checkpoint);
         batch.swap(queue_);
         batch_arena.swap(arena_);
         const bool last = stopping_;
         lk.unlock();
         batch_arena_ = &batch_arena;
+        // What is recorded goes back to the relay block by block, not at the end of the batch:
+        // after a burst the batch is large, and the queue must make room while it is recorded.
         uint64_t bytes = 0;
+        uint64_t unreturned = 0;
+        size_t returned_blocks = 0;
         for (Event& ev : batch) {
-            bytes += ev.kind == EventKind::Data ? ev.size : 0;
+            const bool data = ev.kind == EventKind::Data;
             handle(ev);
+            bytes += data ? ev.size : 0;
+            unreturned += data ? ev.size : 0;
+            const bool block_done = data && (ev.owned || ev.block > returned_blocks);
+            if (block_done && unreturned >= kBlockBytes) {
+                const size_t done = ev.owned ? returned_blocks : ev.block;
+                lk.lock();
+                give_back(batch_arena, returned_blocks, done, unreturned);
+                lk.unlock();
+                returned_blocks = done;
+                unreturned = 0;
+            }
         }
         batch_arena_ = nullptr;
         batch.clear();
@@ -237,19 +254,13 @@ void ProxyRecorder::run() {
             next_checkpoint = clock::now() + std::chrono::seconds(1);
         }
         lk.lock();
-        while (!batch_arena.empty()) {
-            if (spare_.size() < kSpareBlocks) {
-                spare_.push_back(std::move(batch_arena.back()));
-            }
-            batch_arena.pop_back();
-        }
+        give_back(batch_arena, returned_blocks, batch_arena.size(), unreturned);
+        batch_arena.clear();
         if (bytes > 0) {
             last_busy = clock::now();
         } else if (spare_.size() > kQuietSpareBlocks && clock::now() - last_busy > kQuiet) {
             spare_.resize(kQuietSpareBlocks);
         }
-        stats_.queued_bytes -= bytes;
-        stats_.recorded_bytes += bytes;
         if (last && queue_.empty()) {
             break;
         }
@@ -260,6 +271,52 @@ void ProxyRecorder::run() {
         finish(*recordings_.front());
     }
     connections_.clear();
+}
+
+void ProxyRecorder::give_back(std::vector<Block>& blocks, size_t from, size_t to,
+                              uint64_t recorded) {
+    for (size_t i = from; i < to; ++i) {
+        if (spare_.size() < kSpareBlocks) {
+            spare_.push_back(std::move(blocks[i]));
+        }
+        blocks[i].reset();
+    }
+    stats_.queued_bytes -= recorded;
+    stats_.recorded_bytes += recorded;
+}
+
+void ProxyRecorder::let_burst_pass(std::unique_lock<std::mutex>& lk,
+                                   std::chrono::steady_clock::time_point commit_due) {
+    // Recording a burst while it runs takes CPU from the relay and from the peers it serves
+    // (writing the log costs several times what relaying does), and the queue is there to take
+    // the burst up. The wait ends when the burst does, when the queue is half full (from then
+    // on the recorder works at its own priority and hands the queue back block by block, so it
+    // does not run over), or when the next commit is due: nothing waits more than a second to
+    // be committed, burst or not.
+    using clock = std::chrono::steady_clock;
+    for (;;) {
+        const auto now = clock::now();
+        if (stopping_ || stats_.queued_bytes >= opt_.max_queued_bytes / 2 || now >= commit_due) {
+            return;
+        }
+        // The rate over less than half a batch interval says nothing (a wake-up right after
+        // the last look finds the queue as it was).
+        const double seconds = std::chrono::duration<double>(now - burst_seen_at_).count();
+        if (seconds >= std::chrono::duration<double>(kBatchInterval).count() / 2) {
+            const bool burst = static_cast<double>(arrived_ - burst_seen_bytes_) >=
+                               static_cast<double>(opt_.burst_bytes_per_second) * seconds;
+            burst_seen_bytes_ = arrived_;
+            burst_seen_at_ = now;
+            if (!burst) {
+                return;
+            }
+        }
+        wake_bytes_ = opt_.max_queued_bytes / 2;
+        recorder_waiting_ = true;
+        wake_.wait_until(lk, std::min(commit_due, now + kBatchInterval));
+        recorder_waiting_ = false;
+        wake_bytes_ = kWakeBytes;
+    }
 }
 
 void ProxyRecorder::handle(Event& ev) {

@@ -1,13 +1,16 @@
 // ProxyRecorder: the recording half of the proxy. The relay thread hands it what it read from
 // each socket (with the capture time) through a bounded queue; a thread of its own turns that
 // into session logs with the same SpiceSessionBuilder `import` uses, so a proxy log holds what
-// an import of a capture of the same traffic would. A slow disk never stalls the relay: when
-// the queue is full the bytes are dropped from the recording and become a gap. A write error
-// (disk full) stops that session's recording only.
+// an import of a capture of the same traffic would. A burst (the relay reading faster than
+// burst_bytes_per_second) is recorded once it is over, or once it fills half the queue, so
+// that the user's traffic has the CPU meanwhile; commits still come every second. A slow disk
+// never stalls the relay: when the queue is full the bytes are dropped from the recording and
+// become a gap. A write error (disk full) stops that session's recording only.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -35,6 +38,10 @@ struct RecorderOptions {
     std::string tool_version;
     std::string source;  // "listen=... upstream=..."
     size_t max_queued_bytes = 256u << 20;
+    // The relay reading faster than this is a burst, which the recorder lets pass before it
+    // records it (see let_burst_pass). A SPICE session's screen updates and video streams stay
+    // far below it; a file copy over a fast link does not.
+    uint64_t burst_bytes_per_second = 100u << 20;
     // Lines for the operator ("session 0x... ended: ..."); called from the recorder thread.
     std::function<void(const std::string&)> log;
     // A client session's log is complete (all its connections closed, or the recorder stopped).
@@ -78,6 +85,7 @@ public:
     RecorderStats stats() const;
 
 private:
+    using Block = std::unique_ptr<uint8_t[]>;  // a piece of the queue's byte arena
     enum class EventKind : uint8_t { Open, Data, Close };
 
     struct Event {
@@ -106,6 +114,12 @@ private:
     Event& add_data(ConnectionId id, Direction dir, int64_t ts_us, uint64_t offset, size_t size);
     ByteView bytes_of(const Event& ev) const;
     void run();
+    // Blocks [from, to) of a recorded batch's arena back to the relay for reuse, and
+    // `recorded` bytes off the queue (mu_ held).
+    void give_back(std::vector<Block>& blocks, size_t from, size_t to, uint64_t recorded);
+    // Waits (mu_ held in `lk`) while the relay is in a burst that the queue can take.
+    void let_burst_pass(std::unique_lock<std::mutex>& lk,
+                        std::chrono::steady_clock::time_point commit_due);
     void handle(Event& ev);
     void route(Connection& c);
     void deliver(Connection& c, Event& ev);
@@ -119,13 +133,14 @@ private:
     std::condition_variable wake_;
     // Both reused from batch to batch (the recorder hands back emptied ones): the relay
     // allocates nothing per read once they have grown to the traffic.
-    using Block = std::unique_ptr<uint8_t[]>;
     std::vector<Event> queue_;
     std::vector<Block> arena_;  // fixed-size blocks: growing never copies what is queued
     size_t arena_used_ = 0;     // bytes used in arena_.back()
     std::vector<Block> spare_;  // emptied blocks, for the next batches
     bool stopping_ = false;
     bool recorder_waiting_ = false;
+    uint64_t wake_bytes_;   // queued bytes that wake a waiting recorder
+    uint64_t arrived_ = 0;  // bytes ever queued (mu_): the relay's rate, seen by the recorder
     RecorderStats stats_;
 
     // Before the recorder thread: its logs deregister from it when they close.
@@ -133,6 +148,8 @@ private:
 
     // Recorder thread only.
     const std::vector<Block>* batch_arena_ = nullptr;  // the arena of the batch in hand
+    uint64_t burst_seen_bytes_ = 0;                    // arrived_ when let_burst_pass last looked
+    std::chrono::steady_clock::time_point burst_seen_at_;
     std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Recording>> recordings_;
 
