@@ -18,6 +18,7 @@ struct ProxyArgs {
     int upstream_tls_port = 0;
     bool upstream_tls = false, insecure = false, json = false;
     uint64_t max_sessions = 0;
+    uint64_t queue_mib = 256;
 };
 
 int run_proxy(const ProxyArgs& a) {
@@ -35,6 +36,7 @@ int run_proxy(const ProxyArgs& a) {
     o.insecure = a.insecure;
     o.output_dir = a.output;
     o.max_sessions = a.max_sessions;
+    o.max_queued_bytes = static_cast<size_t>(a.queue_mib) << 20;
     o.tool_version = tool_version();
     // Lines come from the relay and the recorder threads.
     auto print_mu = std::make_shared<std::mutex>();
@@ -144,6 +146,10 @@ void register_proxy(CLI::App& app, CommandList& commands) {
     sub->add_option("--max-sessions", args->max_sessions,
                     "stop after this many client sessions ended (default: run until "
                     "SIGINT/SIGTERM)");
+    sub->add_option("--queue", args->queue_mib,
+                    "MiB of memory for bytes relayed but not recorded yet: a burst up to this "
+                    "size is recorded whole, beyond it the excess becomes gaps (default 256)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{16384}));
     sub->add_flag(
         "--json", args->json,
         "JSON lines on stdout: listening, each connection and each session when it ends, the "

@@ -302,6 +302,40 @@ TEST_CASE("proxy: kill -9 mid-session leaves a log that opens and says it was cu
     CHECK(fs::exists(tmp / "cut.png"));
 }
 
+TEST_CASE("proxy: --queue bounds the recorder's memory; a real session fits through 1 MiB",
+          "[proxy][peers]") {
+    REQUIRE(have_peers());
+    test::TempDir tmp;
+    const std::string bin = shell_quote(test::spicetap_bin().string());
+    auto refused = run_command(bin + " proxy --listen 127.0.0.1:1 --upstream 127.0.0.1:2 -o " +
+                                   shell_quote((tmp / "none").string()) + " --queue 0",
+                               true);
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.out.find("--queue") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp / "none"));
+
+    // A video stream's frames come in bursts; the smallest queue still records them whole (the
+    // recorder lets a burst pass only until the queue is half full).
+    const uint16_t sp = free_port(), pp = free_port();
+    auto server = start_server(
+        tmp / "server", sp, 30,
+        {"--scenario", "stream", "--streaming-video", "all", "--video-codecs", "spice:mjpeg"});
+    auto proxy =
+        start_proxy(tmp / "proxy", pp, sp, tmp / "logs", {"--queue", "1", "--max-sessions", "1"});
+    auto client = start_client(tmp / "client", pp, 6);
+    client->wait(30);
+    const int proxy_exit = proxy->wait(30);
+    server->signal(SIGTERM);
+    server->wait(10);
+    INFO(read_text(tmp / "proxy" / "proxy.log"));
+    CHECK(proxy_exit == 0);  // 1 (data) if anything had been dropped
+    const std::string jsonl = read_text(tmp / "proxy" / "proxy.jsonl");
+    CHECK(jsonl.find("\"dropped_bytes\":0") != std::string::npos);
+    const auto logs = logs_in(tmp / "logs");
+    REQUIRE(logs.size() == 1);
+    CHECK(require_recorded_equals_relayed(jsonl, logs) >= 4);
+}
+
 TEST_CASE("proxy: a full disk stops that session's recording, relaying goes on",
           "[proxy][peers][disk]") {
     REQUIRE(have_peers());
