@@ -302,7 +302,7 @@ TEST_CASE("proxy: kill -9 mid-session leaves a log that opens and says it was cu
     CHECK(fs::exists(tmp / "cut.png"));
 }
 
-TEST_CASE("proxy: --queue bounds the recorder's memory; a real session fits through 1 MiB",
+TEST_CASE("proxy: --queue bounds the recorder's memory, a real session fits through 1 MiB",
           "[proxy][peers]") {
     REQUIRE(have_peers());
     test::TempDir tmp;
