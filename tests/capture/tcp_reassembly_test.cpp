@@ -467,7 +467,7 @@ TEST_CASE("reassembly: data captured after both FINs is not lost", "[tcp][close]
     CHECK(h.stats().gap_bytes == 0);
 }
 
-TEST_CASE("reassembly: RST closes; late packets ignored; a new SYN opens anew", "[tcp][close]") {
+TEST_CASE("reassembly: RST closes, late packets ignored, a new SYN opens anew", "[tcp][close]") {
     Harness h;
     TcpFlow f;
     handshake(h, f);

@@ -217,7 +217,7 @@ TEST_CASE("images: PNGs of a lossless LZ session are the server's pictures",
     CHECK(compared >= 8);
 }
 
-TEST_CASE("images --codec lists only that type; --from/--to only that time",
+TEST_CASE("images --codec lists only that type, --from/--to only that time",
           "[cli][images][real]") {
     const fs::path pcap = scenario("lossless-glz");
     if (!fs::exists(pcap)) {

@@ -82,7 +82,7 @@ TEST_CASE("4-bit bitmaps: LE low nibble first, BE high nibble first, odd width",
     CHECK(row_pixels(be, 0) == std::vector<uint32_t>{0xff010101, 0xff0f0f0f, 0xff020202});
 }
 
-TEST_CASE("8-bit bitmaps index the palette; indices past its end read black", "[codec][bitmap]") {
+TEST_CASE("8-bit bitmaps index the palette, indices past its end read black", "[codec][bitmap]") {
     const Palette pal{3, {0x00ff0000, 0x0000ff00, 0x000000ff}};
     const std::vector<uint8_t> data{2, 1, 0, 7};
     auto img = decode(make(BitmapFormat::EightBit, 4, 1, 4, data), &pal);

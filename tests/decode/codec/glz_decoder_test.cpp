@@ -137,7 +137,7 @@ TEST_CASE("GLZ decodes a real GLZ sequence with cross-image references", "[codec
     CHECK(window.stored_pixels() == 4 * 1024 * 768);
 }
 
-TEST_CASE("GLZ window is shared by display channels; out-of-order refs fail, then retry",
+TEST_CASE("GLZ window is shared by display channels, out-of-order refs fail, then retry",
           "[codec][glz]") {
     GlzWindow window;
     GlzDecoder display0(window);

@@ -110,7 +110,7 @@ TEST_CASE("LZ4 images in spice-server's layout: 32-bit, 24-bit, RGBA, top-down a
     }
 }
 
-TEST_CASE("LZ4 16-bit images widen x1r5g5b5; rows padded to 4 bytes are accepted", "[codec][lz4]") {
+TEST_CASE("LZ4 16-bit images widen x1r5g5b5, rows padded to 4 bytes are accepted", "[codec][lz4]") {
     const uint32_t w = 3, h = 4;
     // Packed rows (6 bytes) and 4-byte aligned rows (8 bytes) as a server with a padded
     // bitmap stride would send them.

@@ -801,7 +801,7 @@ TEST_CASE("render: the exports play to the end in headless Chromium", "[render][
     }
 }
 
-TEST_CASE("render: a fragmented MP4 copied mid-export plays; Ctrl-C leaves a playable file",
+TEST_CASE("render: a fragmented MP4 copied mid-export plays, Ctrl-C leaves a playable file",
           "[render]") {
     if (!have_scenario("everything")) {
         return;

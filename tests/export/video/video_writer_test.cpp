@@ -353,7 +353,7 @@ int decodable_frames(const std::string& path) {
     return video.empty() ? 0 : static_cast<int>(video[0]["nb_read_frames"].num());
 }
 
-TEST_CASE("fragmented MP4 survives a kill; a normal one does not", "[video]") {
+TEST_CASE("fragmented MP4 survives a kill, a normal one does not", "[video]") {
     test::TempDir dir;
     // Writes 3 s at 30 fps; after 2 s of input, copies the file as it is on disk at that moment
     // (what a kill -9 of the export would leave behind).

@@ -201,7 +201,7 @@ TEST_CASE("fill: clip rects, surface edges and masks", "[canvas][fill][mask]") {
     }
 }
 
-TEST_CASE("fill: pattern brush tiles from its origin; NONE brush still applies the ROP",
+TEST_CASE("fill: pattern brush tiles from its origin, NONE brush still applies the ROP",
           "[canvas][fill]") {
     Surface s = make(6, 2);
     Img tile{{1, 2, 3, 4}, 2, 2};
