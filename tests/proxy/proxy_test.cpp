@@ -5,16 +5,20 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -24,6 +28,7 @@
 #include "capture/log/session_log.h"
 #include "tests/peers/json_lite.h"
 #include "tests/proxy/proxy_support.h"
+#include "tests/support/loopback_listener.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -334,6 +339,281 @@ TEST_CASE("proxy: --queue bounds the recorder's memory, a real session fits thro
     const auto logs = logs_in(tmp / "logs");
     REQUIRE(logs.size() == 1);
     CHECK(require_recorded_equals_relayed(jsonl, logs) >= 4);
+}
+
+namespace {
+
+// Between the proxy and the real server, for the one fault a real server will not make on
+// demand: answering a link message with part of its reply, then hanging up. A connection whose
+// first bytes are `marker` gets `cut_after` bytes of the server's answer and is closed; every
+// other one is forwarded unchanged.
+class CuttingForwarder {
+public:
+    CuttingForwarder(uint16_t server_port, std::vector<uint8_t> marker, size_t cut_after)
+        : server_port_(server_port), marker_(std::move(marker)), cut_after_(cut_after) {
+        REQUIRE(listener_.port() != 0);
+        acceptor_ = std::thread([this] {
+            while (!stop_) {
+                const int fd = listener_.accept_within(100);
+                if (fd >= 0) {
+                    std::lock_guard<std::mutex> lk(mu_);
+                    workers_.emplace_back([this, fd] { serve(fd); });
+                }
+            }
+        });
+    }
+
+    ~CuttingForwarder() {
+        stop_ = true;
+        acceptor_.join();
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto& t : workers_) {
+            t.join();
+        }
+    }
+
+    uint16_t port() const { return listener_.port(); }
+
+    int cut() const { return cut_; }
+
+private:
+    void serve(int client) {
+        const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(server_port_);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+            relay(client, server);
+        }
+        ::close(server);
+        ::close(client);
+    }
+
+    void relay(int client, int server) {
+        std::vector<uint8_t> first;  // the client's bytes until they tell marked or not
+        bool marked = false, decided = false;
+        size_t answered = 0;
+        uint8_t buf[65536];
+        while (!stop_) {
+            pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+            if (::poll(p, 2, 100) <= 0) {
+                continue;
+            }
+            if (p[0].revents) {
+                const ssize_t n = ::read(client, buf, sizeof buf);
+                if (n <= 0 || !write_all(server, buf, static_cast<size_t>(n))) {
+                    return;
+                }
+                if (!decided) {
+                    first.insert(first.end(), buf, buf + n);
+                    if (first.size() >= marker_.size()) {
+                        decided = true;
+                        marked = std::equal(marker_.begin(), marker_.end(), first.begin());
+                    }
+                }
+            }
+            if (p[1].revents) {
+                const ssize_t n = ::read(server, buf, sizeof buf);
+                if (n <= 0) {
+                    return;
+                }
+                size_t take = static_cast<size_t>(n);
+                if (marked) {
+                    take = std::min(take, cut_after_ - answered);
+                }
+                if (!write_all(client, buf, take)) {
+                    return;
+                }
+                answered += take;
+                if (marked && answered >= cut_after_) {
+                    ++cut_;
+                    return;  // both sockets close: the server "hung up" mid-message
+                }
+            }
+        }
+    }
+
+    static bool write_all(int fd, const uint8_t* p, size_t n) {
+        while (n > 0) {
+            const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+            if (w <= 0) {
+                return false;
+            }
+            p += w;
+            n -= static_cast<size_t>(w);
+        }
+        return true;
+    }
+
+    uint16_t server_port_;
+    std::vector<uint8_t> marker_;
+    size_t cut_after_;
+    test::LoopbackListener listener_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> cut_{0};
+    std::mutex mu_;
+    std::thread acceptor_;
+    std::vector<std::thread> workers_;
+};
+
+// A raw client: connects to 127.0.0.1:port, sends `bytes`, then hangs up at once or reads what
+// comes until the proxy closes (or 10 s), and returns it.
+std::vector<uint8_t> raw_exchange(uint16_t port, const std::vector<uint8_t>& bytes,
+                                  bool hang_up = false) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+    std::vector<uint8_t> got;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(hang_up ? 0 : 10);
+    uint8_t buf[4096];
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) {
+            continue;
+        }
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) {
+            break;
+        }
+        got.insert(got.end(), buf, buf + n);
+    }
+    ::close(fd);
+    return got;
+}
+
+// The main channel's link message of a real client (spicy, in the committed QEMU capture).
+std::vector<uint8_t> real_main_link_message(const fs::path& tmp) {
+    const fs::path pcap = test::source_dir() / "tests" / "data" / "qemu-bios-glz.pcap";
+    auto imported = capture::import_capture(pcap, {tmp / "link-source", "test", {}});
+    REQUIRE(imported);
+    REQUIRE(imported->sessions.size() == 1);
+    auto reader = log::SessionLogReader::open(imported->sessions[0].path);
+    REQUIRE(reader);
+    for (const auto& c : (*reader)->connections()) {
+        if (c.channel_type == 1) {
+            // SpiceLinkHeader (16 bytes: magic, major, minor, size) and `size` bytes of message.
+            auto head = (*reader)->read_stream(c.id, wire::Direction::ClientToServer, 0, 16);
+            REQUIRE(head);
+            const uint32_t size =
+                static_cast<uint32_t>((*head)[12]) | static_cast<uint32_t>((*head)[13]) << 8 |
+                static_cast<uint32_t>((*head)[14]) << 16 | static_cast<uint32_t>((*head)[15]) << 24;
+            auto all = (*reader)->read_stream(c.id, wire::Direction::ClientToServer, 0, 16 + size);
+            REQUIRE(all);
+            return *all;
+        }
+    }
+    FAIL("no main channel in the capture");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "proxy: a slow client, and a client and a server hanging up mid-message, touch only "
+    "their own connection",
+    "[proxy][peers]") {
+    REQUIRE(have_peers());
+    test::TempDir tmp;
+    const std::vector<uint8_t> link = real_main_link_message(tmp.path());
+    REQUIRE(link.size() > 40);
+    const uint16_t sp = free_port(), pp = free_port();
+    // Two real clients at once (the test server's multi-client mode), both sent a moving
+    // picture as uncompressed bitmaps: more than SPICE's own flow control (acks every few
+    // dozen messages) lets the socket buffers take up when a client stops reading.
+    ::setenv("SPICE_DEBUG_ALLOW_MC", "1", 1);
+    auto server =
+        start_server(tmp / "server", sp, 60,
+                     {"--keep-running", "--no-agent", "--scenario", "stream", "--streaming-video",
+                      "off", "--image-compression", "off", "--stream-frames", "2000"});
+    ::unsetenv("SPICE_DEBUG_ALLOW_MC");
+    // A link message whose connection id no real client uses marks the connection to cut.
+    std::vector<uint8_t> marked = link;
+    marked[16] = 0x5e;
+    marked[17] = 0xc0;
+    marked[18] = 0xde;
+    marked[19] = 0x01;
+    constexpr size_t kHalfReply = 20;  // SpiceLinkHeader and 4 bytes of the SpiceLinkReply
+    CuttingForwarder forwarder(sp, marked, kHalfReply);
+    auto proxy = start_proxy(tmp / "proxy", pp, forwarder.port(), tmp / "logs");
+    // Long enough for the stopped client to catch up once it runs again.
+    auto slow = start_client(tmp / "slow", pp, 30);
+    auto good = start_client(tmp / "good", pp, 30);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+
+    // A client that stops reading: after 5 s the proxy says so, once, for that connection.
+    slow->signal(SIGSTOP);
+    // A client that hangs up in the middle of its link message.
+    const std::vector<uint8_t> half(link.begin(), link.begin() + 20);
+    CHECK(raw_exchange(pp, half, true).empty());
+    // A server that answers a link message with part of its reply and hangs up: the client
+    // gets exactly that part, then the end of the connection.
+    const std::vector<uint8_t> got = raw_exchange(pp, marked);
+    CHECK(got.size() == kHalfReply);
+    CHECK(forwarder.cut() == 1);
+    const bool stall_said = proxy->wait_for_output("has not read for", 15, true);
+    slow->signal(SIGCONT);
+    const bool resume_said = proxy->wait_for_output("reads again after", 30, true);
+    {
+        INFO(proxy->err());
+        CHECK(stall_said);
+        CHECK(resume_said);
+    }
+
+    good->wait(60);
+    slow->wait(60);
+    proxy->signal(SIGTERM);
+    const int proxy_exit = proxy->wait(30);
+    server->signal(SIGTERM);
+    server->wait(10);
+    const std::string lines = proxy->err();
+    INFO(lines);
+    CHECK(proxy_exit == 0);
+    // A line for each hang-up, naming its connection.
+    for (const char* session : {"session 0x00000000 (client ", "session 0x01dec05e (client "}) {
+        const size_t at = lines.find(session);
+        REQUIRE(at != std::string::npos);
+        const size_t from = at + std::strlen(session);
+        const std::string client = lines.substr(from, lines.find(')', from) - from);
+        CHECK(lines.find("(client " + client + "): ended in the middle of a message") !=
+              std::string::npos);
+    }
+
+    // Both real clients linked every channel through the proxy, and their sessions were
+    // recorded whole (nothing relayed is missing, each log complete) beside the faults'.
+    for (const char* name : {"slow", "good"}) {
+        const fs::path m = tmp / name / "client-manifest.json";
+        REQUIRE(fs::exists(m));
+        CHECK(Json::parse(read_text(m))["channels"].arr().size() >= 4);
+    }
+    std::vector<fs::path> sessions;
+    for (const auto& p : logs_in(tmp / "logs")) {
+        auto reader = log::SessionLogReader::open(p);
+        REQUIRE(reader);
+        CHECK((*reader)->session().complete);
+        const uint32_t id = (*reader)->session().session_id;
+        if (id != 0 && id != 0x01dec05e) {
+            sessions.push_back(p);
+            continue;
+        }
+        // A fault's log holds exactly the bytes that went through, and says where the
+        // message was cut.
+        REQUIRE((*reader)->connections().size() == 1);
+        const auto& c = (*reader)->connections()[0];
+        CHECK(c.bytes_c2s == (id == 0 ? half.size() : marked.size()));
+        CHECK(c.bytes_s2c == (id == 0 ? 0 : kHalfReply));
+        auto notes = (*reader)->notes();
+        REQUIRE(notes);
+        CHECK_FALSE(notes->empty());
+    }
+    CHECK(sessions.size() == 2);
+    CHECK(require_recorded_equals_relayed(proxy->out(), sessions) >= 8);
+    CHECK(proxy->out().find("\"dropped_bytes\":0") != std::string::npos);
 }
 
 TEST_CASE("proxy: a full disk stops that session's recording, relaying goes on",
