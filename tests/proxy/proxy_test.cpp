@@ -343,14 +343,15 @@ TEST_CASE("proxy: --queue bounds the recorder's memory, a real session fits thro
 
 namespace {
 
-// Between the proxy and the real server, for the one fault a real server will not make on
-// demand: answering a link message with part of its reply, then hanging up. A connection whose
-// first bytes are `marker` gets `cut_after` bytes of the server's answer and is closed; every
-// other one is forwarded unchanged.
-class CuttingForwarder {
+// A TCP forwarder on loopback in front of `to_port`, for the faults real peers will not make on
+// demand. Between the proxy and the server: a connection whose first bytes are `marker` gets
+// `cut_after` bytes of the server's answer and is closed (a server hanging up mid-message).
+// Between a client and the proxy: pause() stops reading the proxy's side, through a small
+// receive buffer (a slow client, whatever SPICE's own flow control lets through).
+class Forwarder {
 public:
-    CuttingForwarder(uint16_t server_port, std::vector<uint8_t> marker, size_t cut_after)
-        : server_port_(server_port), marker_(std::move(marker)), cut_after_(cut_after) {
+    explicit Forwarder(uint16_t to_port, int to_receive_buffer = 0)
+        : to_port_(to_port), to_receive_buffer_(to_receive_buffer) {
         REQUIRE(listener_.port() != 0);
         acceptor_ = std::thread([this] {
             while (!stop_) {
@@ -363,7 +364,7 @@ public:
         });
     }
 
-    ~CuttingForwarder() {
+    ~Forwarder() {
         stop_ = true;
         acceptor_.join();
         std::lock_guard<std::mutex> lk(mu_);
@@ -372,37 +373,48 @@ public:
         }
     }
 
+    // Before the first connection.
+    void cut_after_marker(std::vector<uint8_t> marker, size_t cut_after) {
+        marker_ = std::move(marker);
+        cut_after_ = cut_after;
+    }
+
+    void pause(bool paused) { paused_ = paused; }
+
     uint16_t port() const { return listener_.port(); }
 
     int cut() const { return cut_; }
 
 private:
-    void serve(int client) {
-        const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    void serve(int from) {
+        const int to = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (to_receive_buffer_ > 0) {
+            ::setsockopt(to, SOL_SOCKET, SO_RCVBUF, &to_receive_buffer_, sizeof to_receive_buffer_);
+        }
         sockaddr_in a{};
         a.sin_family = AF_INET;
-        a.sin_port = htons(server_port_);
+        a.sin_port = htons(to_port_);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-            relay(client, server);
+        if (::connect(to, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+            relay(from, to);
         }
-        ::close(server);
-        ::close(client);
+        ::close(to);
+        ::close(from);
     }
 
-    void relay(int client, int server) {
-        std::vector<uint8_t> first;  // the client's bytes until they tell marked or not
-        bool marked = false, decided = false;
+    void relay(int from, int to) {
+        std::vector<uint8_t> first;  // the first bytes, until they tell marked or not
+        bool marked = false, decided = marker_.empty();
         size_t answered = 0;
         uint8_t buf[65536];
         while (!stop_) {
-            pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
-            if (::poll(p, 2, 100) <= 0) {
+            pollfd p[2] = {{from, POLLIN, 0}, {to, static_cast<short>(paused_ ? 0 : POLLIN), 0}};
+            if (::poll(p, 2, 50) <= 0) {
                 continue;
             }
             if (p[0].revents) {
-                const ssize_t n = ::read(client, buf, sizeof buf);
-                if (n <= 0 || !write_all(server, buf, static_cast<size_t>(n))) {
+                const ssize_t n = ::read(from, buf, sizeof buf);
+                if (n <= 0 || !write_all(to, buf, static_cast<size_t>(n))) {
                     return;
                 }
                 if (!decided) {
@@ -414,15 +426,13 @@ private:
                 }
             }
             if (p[1].revents) {
-                const ssize_t n = ::read(server, buf, sizeof buf);
+                const ssize_t n = ::read(to, buf, sizeof buf);
                 if (n <= 0) {
                     return;
                 }
-                size_t take = static_cast<size_t>(n);
-                if (marked) {
-                    take = std::min(take, cut_after_ - answered);
-                }
-                if (!write_all(client, buf, take)) {
+                const size_t take = marked ? std::min(static_cast<size_t>(n), cut_after_ - answered)
+                                           : static_cast<size_t>(n);
+                if (!write_all(from, buf, take)) {
                     return;
                 }
                 answered += take;
@@ -446,11 +456,12 @@ private:
         return true;
     }
 
-    uint16_t server_port_;
+    uint16_t to_port_;
+    int to_receive_buffer_;
     std::vector<uint8_t> marker_;
-    size_t cut_after_;
+    size_t cut_after_ = 0;
     test::LoopbackListener listener_;
-    std::atomic<bool> stop_{false};
+    std::atomic<bool> stop_{false}, paused_{false};
     std::atomic<int> cut_{0};
     std::mutex mu_;
     std::thread acceptor_;
@@ -539,15 +550,17 @@ TEST_CASE(
     marked[18] = 0xde;
     marked[19] = 0x01;
     constexpr size_t kHalfReply = 20;  // SpiceLinkHeader and 4 bytes of the SpiceLinkReply
-    CuttingForwarder forwarder(sp, marked, kHalfReply);
-    auto proxy = start_proxy(tmp / "proxy", pp, forwarder.port(), tmp / "logs");
-    // Long enough for the stopped client to catch up once it runs again.
-    auto slow = start_client(tmp / "slow", pp, 30);
-    auto good = start_client(tmp / "good", pp, 30);
+    Forwarder to_server(sp);
+    to_server.cut_after_marker(marked, kHalfReply);
+    auto proxy = start_proxy(tmp / "proxy", pp, to_server.port(), tmp / "logs");
+    // The slow client reads the proxy through a 16 KiB receive buffer that stops being read.
+    Forwarder slow_reader(pp, 16 << 10);
+    auto slow = start_client(tmp / "slow", slow_reader.port(), 20);
+    auto good = start_client(tmp / "good", pp, 20);
     std::this_thread::sleep_for(std::chrono::milliseconds(3000));
 
     // A client that stops reading: after 5 s the proxy says so, once, for that connection.
-    slow->signal(SIGSTOP);
+    slow_reader.pause(true);
     // A client that hangs up in the middle of its link message.
     const std::vector<uint8_t> half(link.begin(), link.begin() + 20);
     CHECK(raw_exchange(pp, half, true).empty());
@@ -555,10 +568,10 @@ TEST_CASE(
     // gets exactly that part, then the end of the connection.
     const std::vector<uint8_t> got = raw_exchange(pp, marked);
     CHECK(got.size() == kHalfReply);
-    CHECK(forwarder.cut() == 1);
-    const bool stall_said = proxy->wait_for_output("has not read for", 15, true);
-    slow->signal(SIGCONT);
-    const bool resume_said = proxy->wait_for_output("reads again after", 30, true);
+    CHECK(to_server.cut() == 1);
+    const bool stall_said = proxy->wait_for_output("has not read for", 20, true);
+    slow_reader.pause(false);
+    const bool resume_said = proxy->wait_for_output("reads again after", 20, true);
     {
         INFO(proxy->err());
         CHECK(stall_said);
