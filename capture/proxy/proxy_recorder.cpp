@@ -229,13 +229,13 @@ void ProxyRecorder::run() {
         batch_arena_ = &batch_arena;
         // What is recorded goes back to the relay block by block, not at the end of the batch:
         // after a burst the batch is large, and the queue must make room while it is recorded.
-        uint64_t bytes = 0;
+        bool recorded_any = false;
         uint64_t unreturned = 0;
         size_t returned_blocks = 0;
         for (Event& ev : batch) {
             const bool data = ev.kind == EventKind::Data;
             handle(ev);
-            bytes += data ? ev.size : 0;
+            recorded_any = recorded_any || data;
             unreturned += data ? ev.size : 0;
             const bool block_done = data && (ev.owned || ev.block > returned_blocks);
             if (block_done && unreturned >= kBlockBytes) {
@@ -256,7 +256,7 @@ void ProxyRecorder::run() {
         lk.lock();
         give_back(batch_arena, returned_blocks, batch_arena.size(), unreturned);
         batch_arena.clear();
-        if (bytes > 0) {
+        if (recorded_any) {
             last_busy = clock::now();
         } else if (spare_.size() > kQuietSpareBlocks && clock::now() - last_busy > kQuiet) {
             spare_.resize(kQuietSpareBlocks);

@@ -12,7 +12,6 @@
 #include <optional>
 #include <thread>
 
-#include "capture/import/import_capture.h"
 #include "capture/log/session_log.h"
 #include "tests/proxy/proxy_support.h"
 #include "tests/support/paths.h"
@@ -34,12 +33,8 @@ struct Traffic {
 };
 
 Traffic real_session(const fs::path& dir) {
-    const fs::path pcap = test::source_dir() / "tests" / "data" / "qemu-bios-glz.pcap";
-    auto imported = capture::import_capture(pcap, {dir / "imported", "test", {}});
-    REQUIRE(imported);
-    REQUIRE(imported->sessions.size() == 1);
     Traffic t;
-    t.log = imported->sessions[0].path;
+    t.log = imported_glz_session(dir / "imported");
     auto reader = log::SessionLogReader::open(t.log);
     REQUIRE(reader);
     t.connections = (*reader)->connections();

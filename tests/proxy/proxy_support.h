@@ -22,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "capture/import/import_capture.h"
 #include "capture/log/session_log.h"
 #include "decode/wire/protocol_names.h"
 #include "tests/peers/json_lite.h"
@@ -152,6 +153,33 @@ inline uint16_t free_port() {
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     ::close(fd);
     return ntohs(a.sin_port);
+}
+
+// A socket connected to 127.0.0.1:port (with that SO_RCVBUF when not 0), or -1.
+inline int connect_loopback(uint16_t port, int receive_buffer = 0) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (receive_buffer > 0) {
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// The session log of the committed QEMU capture (tests/data/qemu-bios-glz.pcap), imported
+// into `dir`: real traffic for tests that hand it to the proxy's parts themselves.
+inline fs::path imported_glz_session(const fs::path& dir) {
+    const fs::path pcap = test::source_dir() / "tests" / "data" / "qemu-bios-glz.pcap";
+    auto imported = capture::import_capture(pcap, {dir, "test", {}});
+    REQUIRE(imported);
+    REQUIRE(imported->sessions.size() == 1);
+    return imported->sessions[0].path;
 }
 
 // The pixels of a PNG (decoded by ffmpeg to rgb24) as a hash: equal pictures, equal hashes.

@@ -387,18 +387,11 @@ public:
 
 private:
     void serve(int from) {
-        const int to = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (to_receive_buffer_ > 0) {
-            ::setsockopt(to, SOL_SOCKET, SO_RCVBUF, &to_receive_buffer_, sizeof to_receive_buffer_);
-        }
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(to_port_);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(to, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        const int to = connect_loopback(to_port_, to_receive_buffer_);
+        if (to >= 0) {
             relay(from, to);
+            ::close(to);
         }
-        ::close(to);
         ::close(from);
     }
 
@@ -472,12 +465,8 @@ private:
 // comes until the proxy closes (or 10 s), and returns it.
 std::vector<uint8_t> raw_exchange(uint16_t port, const std::vector<uint8_t>& bytes,
                                   bool hang_up = false) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const int fd = connect_loopback(port);
+    REQUIRE(fd >= 0);
     REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(bytes.size()));
     std::vector<uint8_t> got;
@@ -500,11 +489,7 @@ std::vector<uint8_t> raw_exchange(uint16_t port, const std::vector<uint8_t>& byt
 
 // The main channel's link message of a real client (spicy, in the committed QEMU capture).
 std::vector<uint8_t> real_main_link_message(const fs::path& tmp) {
-    const fs::path pcap = test::source_dir() / "tests" / "data" / "qemu-bios-glz.pcap";
-    auto imported = capture::import_capture(pcap, {tmp / "link-source", "test", {}});
-    REQUIRE(imported);
-    REQUIRE(imported->sessions.size() == 1);
-    auto reader = log::SessionLogReader::open(imported->sessions[0].path);
+    auto reader = log::SessionLogReader::open(imported_glz_session(tmp / "link-source"));
     REQUIRE(reader);
     for (const auto& c : (*reader)->connections()) {
         if (c.channel_type == 1) {
